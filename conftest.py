@@ -1,0 +1,3 @@
+"""Root conftest: loads memgen's pytest plugins (claims machinery, fixtures that provide datasets and trained models)."""
+
+pytest_plugins: list[str] = []

@@ -1,0 +1,128 @@
+"""Registry of named profiles. ``register_profile`` validates an entry before it is usable, so a
+profile that cannot run (a UNet too deep for its resolution, an N grid beyond its exposure) fails at
+import, not after an hour of training. Values of ``smoke`` are calibrated in issue 9 (see the
+provenance comments beside them)."""
+
+from __future__ import annotations
+
+from .config import (
+    DataConfig,
+    ModelConfig,
+    Profile,
+    ProtocolGrid,
+    SampleConfig,
+    SplitConfig,
+    SynthConfig,
+    TrainConfig,
+)
+from .errors import InputError
+
+_PROFILES: dict[str, Profile] = {}
+DEFAULT_PROFILE = "smoke"
+
+
+def register_profile(profile: Profile) -> Profile:
+    if not profile.name or not profile.name.replace("_", "").isalnum():
+        raise InputError(f"profile name must be alphanumeric, got {profile.name!r}")
+    if profile.name in _PROFILES:
+        raise InputError(f"profile {profile.name!r} is already registered")
+    profile.model.check_resolution(profile.data.resolution)
+    if profile.model.channels != (1 if profile.data.grayscale else 3):
+        raise InputError(f"profile {profile.name}: model channels {profile.model.channels} do not match the data")
+    if profile.data.source == "synthetic" and profile.data.synth is None:
+        raise InputError(f"profile {profile.name}: synthetic data needs a SynthConfig")
+    names = [p.name for p in profile.protocols]
+    if len(set(names)) != len(names):
+        raise InputError(f"profile {profile.name}: protocol names repeat: {names}")
+    for grid in profile.protocols:
+        if max(grid.n_grid) > grid.split.n_total:
+            raise InputError(
+                f"profile {profile.name}: protocol {grid.name} has N={max(grid.n_grid)} above its exposure n_total={grid.split.n_total}"
+            )
+    if not profile.eval_seeds:
+        raise InputError(f"profile {profile.name}: needs at least one evaluation seed")
+    _PROFILES[profile.name] = profile
+    return profile
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return _PROFILES[name]
+    except KeyError:
+        raise InputError(f"unknown profile {name!r}; known: {sorted(_PROFILES)}") from None
+
+
+def profile_names() -> list[str]:
+    return sorted(_PROFILES)
+
+
+def _protocols(n_total: int, grids: dict[str, tuple[int, ...]], seed: int = 0) -> tuple[ProtocolGrid, ...]:
+    splits = {
+        "random": SplitConfig(protocol="random", n_total=n_total, seed=seed),
+        "identity": SplitConfig(protocol="identity", n_total=n_total, seed=seed),
+        "eyeglasses": SplitConfig(protocol="attribute", attribute="Eyeglasses", n_total=n_total, seed=seed),
+        "male": SplitConfig(protocol="attribute", attribute="Male", n_total=n_total, seed=seed),
+    }
+    return tuple(ProtocolGrid(name=k, split=splits[k], n_grid=v) for k, v in grids.items())
+
+
+# smoke: synthetic faces on two CPU cores (SPEC §9 probe as the starting point; calibrated in issue 9)
+register_profile(
+    Profile(
+        name="smoke",
+        description="synthetic CelebA-like faces at 16x16, small UNet, two CPU cores in minutes",
+        data=DataConfig(source="synthetic", resolution=16, synth=SynthConfig(identities=400, seed=0)),
+        model=ModelConfig(blocks=2, width=16, channels=1),
+        train=TrainConfig(epochs=10, batch_size=128, lr_decay_every=1000, eval_images=100, seed=0),
+        sample=SampleConfig(h0=0.01, beta=0.1, sigma_L=0.05, max_T=2000, start="common", n_seeds=16),
+        protocols=_protocols(
+            4000,
+            {"random": (10, 100, 1000, 4000), "identity": (10, 1000), "eyeglasses": (10, 500), "male": (10, 1000)},
+        ),
+        psnr_images=100,
+    )
+)
+
+# celeba40: the reproduction (T25): 40x40, 3 blocks (7,659,264 parameters), exposure 100,000
+register_profile(
+    Profile(
+        name="celeba40",
+        description="CelebA 40x40, K24 UNet with 3 blocks, exposure 100,000 (T25)",
+        data=DataConfig(source="celeba", resolution=40, dedup="exact", order_seed=0),
+        model=ModelConfig(blocks=3, width=64, channels=1),
+        train=TrainConfig(epochs=1000, batch_size=512, lr_decay_every=100),
+        sample=SampleConfig(h0=0.01, beta=0.1, sigma_L=0.1, max_T=2000, start="own", n_seeds=64),
+        protocols=_protocols(
+            100_000,
+            {
+                "random": (10, 100, 1000, 10_000, 98_117),
+                "identity": (10, 100, 1000, 10_000, 98_117),
+                "eyeglasses": (10, 100, 1000, 13_193),
+                "male": (10, 100, 1000, 10_000, 84_434),
+            },
+        ),
+        needs_real_images=True,
+    )
+)
+
+# celeba80: K24: 80x80, exposure 250,000 (N = 1 is K24's only)
+register_profile(
+    Profile(
+        name="celeba80",
+        description="CelebA 80x80, K24 UNet with 3 blocks, exposure 250,000 (K24)",
+        data=DataConfig(source="celeba", resolution=80, dedup="exact", order_seed=0),
+        model=ModelConfig(blocks=3, width=64, channels=1),
+        train=TrainConfig(epochs=1000, batch_size=512, lr_decay_every=100),
+        sample=SampleConfig(h0=0.01, beta=0.01, sigma_L=0.01, max_T=2000, start="common", n_seeds=64),
+        protocols=_protocols(
+            250_000,
+            {
+                "random": (1, 10, 100, 1000, 10_000, 98_117),
+                "identity": (10, 100, 1000, 10_000, 98_117),
+                "eyeglasses": (10, 100, 1000, 13_193),
+                "male": (10, 100, 1000, 10_000, 84_434),
+            },
+        ),
+        needs_real_images=True,
+    )
+)
