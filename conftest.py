@@ -1,3 +1,5 @@
 """Root conftest: loads memgen's pytest plugins (claims machinery, fixtures that provide datasets and trained models)."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "studies.claims.plugin",
+]

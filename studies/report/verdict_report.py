@@ -1,0 +1,114 @@
+"""The verdict report: ``verdict.json`` (everything a claim run measured, with where and how it ran)
+and ``verdict.html`` rendered from that JSON alone, so the page never shows a number the JSON lacks."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from ..cache import atomic_write_json, atomic_write_text
+from ..claims.registry import CLAIMS
+
+SCHEMA = 1
+PACKAGES = ("memgen", "torch", "torchvision", "numpy", "scipy", "pillow", "lpips", "matplotlib", "jinja2", "pytest", "pytest-xdist")
+STATUSES = ("as-expected", "unexpected", "unregistered", "no-verdict", "error", "skipped")
+
+
+def machine_info() -> dict:
+    return {
+        "node": platform.node(),
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def git_commit(rootdir: str | os.PathLike) -> dict:
+    """HEAD of the repository holding ``rootdir`` and whether the working tree differs from it."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=rootdir, capture_output=True, text=True, timeout=20, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"id": None, "branch": None, "dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"id": commit, "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(status) if status is not None else None}
+
+
+def package_versions() -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def key_measure(record: dict) -> dict | None:
+    """The number the summary table shows: the measure marked ``key=True``, else the first one."""
+    measures = record.get("measures") or []
+    for m in measures:
+        if m.get("key"):
+            return m
+    return measures[0] if measures else None
+
+
+def build_report(records: list[dict], *, profile: str, started: float, finished: float, rootdir, args: list[str], recalibrate: bool) -> dict:
+    records = sorted(records, key=lambda r: (r["claim"], r["nodeid"]))
+    for r in records:
+        r["key_measure"] = key_measure(r)
+    counts = {s: 0 for s in STATUSES}
+    verdicts: dict[str, int] = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        if r.get("verdict"):
+            verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    claims = {}
+    for r in records:
+        info = CLAIMS.get(r["claim"])
+        if info is not None:  # the registry's wording heads the section; a test's own wording shows with its run
+            claims.setdefault(r["claim"], {"source": info.source, "statement": info.statement, "measurable": info.measurable})
+        else:
+            claims.setdefault(r["claim"], {"source": r["source"], "statement": r["statement"], "measurable": ""})
+    return {
+        "schema": SCHEMA,
+        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "profile": profile,
+        "recalibrate": recalibrate,
+        "machine": machine_info(),
+        "commit": git_commit(rootdir),
+        "packages": package_versions(),
+        "args": args,
+        "duration_s": round(finished - started, 3),
+        "tests_duration_s": round(sum(r.get("duration_s", 0.0) for r in records), 3),
+        "workers": sorted({r["worker"] for r in records if r.get("worker")}),
+        "summary": {"total": len(records), "status": counts, "verdicts": verdicts},
+        "claims": claims,
+        "results": records,
+    }
+
+
+def write_report(report: dict, report_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``verdict.json`` then ``verdict.html`` (rendered from the JSON as written), each atomically."""
+    from .html import render_html
+
+    report_dir = Path(report_dir)
+    json_path, html_path = report_dir / "verdict.json", report_dir / "verdict.html"
+    atomic_write_json(json_path, report)
+    import json
+
+    atomic_write_text(html_path, render_html(json.loads(json_path.read_text(encoding="utf-8"))))
+    return json_path, html_path
