@@ -53,12 +53,12 @@ def _meta_dir(arg):
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from ..data.audit import audit, load_images_for, read_group
+    from ..data.audit import audit, is_split_artifact, load_images_for, read_group
     from ..data.celeba import read_metadata
 
     names_a = read_group(args.a, "a")
     if args.b is None:
-        if not args.a.open("rb").read(64).lstrip().startswith(b"{"):
+        if not is_split_artifact(args.a):
             raise InputError(f"--b is required when --a ({args.a}) is a list of names, not a split artifact")
         names_b = read_group(args.a, "b")
     else:

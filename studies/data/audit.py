@@ -101,19 +101,26 @@ def audit(names_a: Sequence[str], names_b: Sequence[str], meta: "CelebAMeta", *,
 # inputs of ``memgen split audit``
 
 
+def is_split_artifact(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds JSON (a split artifact) rather than a list of names."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(64).lstrip()
+    except FileNotFoundError:
+        raise InputError(f"{path}: list of names not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a list of names or a split artifact") from None
+    return head.startswith(b"{")
+
+
 def read_group(path: str | os.PathLike, side: str) -> list[str]:
     """Names of one group: a text file (one filename per line, blank lines ignored) or a split
     artifact (JSON), whose group ``side`` ("a" or "b") is taken."""
     from .celeba import read_order
 
     path = Path(path)
-    try:
-        head = path.open("rb").read(64).lstrip()
-    except FileNotFoundError:
-        raise InputError(f"{path}: list of names not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, expected a list of names or a split artifact") from None
-    if head.startswith(b"{"):
+    if is_split_artifact(path):
         split = load_split(path)
         return list(split.names_a if side == "a" else split.names_b)
     return read_order(path)
