@@ -79,7 +79,12 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    import logging
+
     from ..config import DataConfig, SynthConfig
+
+    # a rebuilt (corrupted) or skipped-file artifact must be visible to the user
+    logging.basicConfig(level=logging.INFO, format="memgen: %(message)s")
     from ..data.dataset import build_dataset
 
     if args.celeba is not None:
