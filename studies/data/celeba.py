@@ -107,8 +107,6 @@ def _repair(lines: list[str], start: int, n_attr: int) -> Optional[tuple[str, in
         parts = lines[start : start + used]
         if len(parts) < used:
             return None
-        if any(not p.strip() for p in parts[1:]):
-            return None
         # a following line that is a complete entry on its own is not a fragment
         if any(_valid_entry(p, n_attr) for p in parts[1:]):
             return None
