@@ -150,3 +150,31 @@ def test_cli_errors_exit_2_with_message(tmp_path, capsys):
                  "--n-total", "10", "--out", str(tmp_path / "s.json")]) == 2
     assert "N=5 requested, at most 2" in capsys.readouterr().err
     assert not (tmp_path / "s.json").exists()
+
+
+def test_cli_audit_with_dataset_artifact(tmp_path, capsys):
+    pytest.importorskip("studies.data.dedup")
+    from studies.cache import sha256_file
+
+    meta_dir = tmp_path / "meta"
+    names = write_meta(meta_dir, [1, 1, 2, 2, 3, 3], -np.ones((6, 40), dtype=np.int8))
+    rng = np.random.default_rng(2)
+    images = rng.random((6, 1, 20, 20)).astype(np.float32)
+    images[3] = images[0]  # B's first image has A's first image's pixels
+    images[4] = images[1] * 0.9  # and its second is a near-duplicate of A's second
+    data = tmp_path / "dataset"
+    data.mkdir()
+    np.save(data / "images.npy", images)
+    (data / "manifest.json").write_text(json.dumps({"names": names, "sha256": sha256_file(data / "images.npy")}))
+    (tmp_path / "a.txt").write_text("\n".join(names[:3]) + "\n")
+    (tmp_path / "b.txt").write_text("\n".join(names[3:]) + "\n")
+    argv = ["split", "audit", "--meta", str(meta_dir), "--a", str(tmp_path / "a.txt"), "--b", str(tmp_path / "b.txt"),
+            "--data", str(data), "--json"]
+    assert main(argv) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["overlap_content"] == 1 and rep["near_duplicate_pairs"] == 2
+    assert rep["shared_identities"] == 1 and rep["frac_b_identity_in_a"] == pytest.approx(1 / 3)
+    # a tampered tensor is refused by its hash
+    np.save(data / "images.npy", images * 2)
+    assert main(argv) == 2
+    assert "images.npy" in capsys.readouterr().err

@@ -142,9 +142,12 @@ def load_images_for(data_dir: str | os.PathLike, names_a: Sequence[str], names_b
     names = manifest.get("names") if isinstance(manifest, dict) else None
     if not isinstance(names, list):
         raise InputError(f"{manifest_path}: no 'names' list")
-    digests = manifest.get("sha256")
-    if isinstance(digests, dict):
-        verify_files(data_dir, {k: v for k, v in digests.items() if k == "images.npy"})
+    digest = manifest.get("sha256")
+    if isinstance(digest, dict):  # {file: sha256}
+        digest = digest.get("images.npy")
+    if not isinstance(digest, str):
+        raise InputError(f"{manifest_path}: no sha256 of images.npy to verify the artifact with")
+    verify_files(data_dir, {"images.npy": digest})
     images = np.load(data_dir / "images.npy", mmap_mode="r")
     if len(images) != len(names):
         raise InputError(f"{data_dir}: images.npy has {len(images)} rows, manifest lists {len(names)} names")
