@@ -138,9 +138,10 @@ def _read(path: Path) -> tuple[dict, _Located]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        lineno = getattr(exc, "lineno", None)
-        where = f"{path}:{lineno}" if lineno else str(path)
-        raise InputError(f"{where}: invalid TOML: {getattr(exc, 'msg', exc)}") from None
+        # Python 3.11's tomllib puts the position only in the message: "... (at line 3, column 7)"
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"{path}:{found.group(1)}" if found else str(path)
+        raise InputError(f"{where}: invalid TOML: {exc}") from None
     return data, _Located(path, text)
 
 
