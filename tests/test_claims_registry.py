@@ -1,0 +1,67 @@
+"""Registry of SPEC §8 claims, expectation lookup order, and the `memgen verdict` command line."""
+
+import argparse
+
+import pytest
+
+from studies.claims.expectations import ANY, load_expectations, lookup
+from studies.claims.registry import CLAIMS, ClaimInfo, get_claim, register_claim
+from studies.cli.verdict import build_command
+from studies.errors import InputError
+
+SPEC_IDS = """dedup-equivalence dedup-memory dedup-count celeba-facts unet-params split-integrity psnr-gap
+memorization-small-n same-noise-convergence originality attribute-respected attribute-weakens-convergence
+identity-psnr-equal identity-less-stable lpips-rank-inversion correlation-overstates-originality""".split()
+
+
+def test_registry_holds_exactly_the_sixteen_spec_claims():
+    assert sorted(CLAIMS) == sorted(SPEC_IDS)
+    assert get_claim("psnr-gap").source == "K24 Fig. 1; T25 Fig. 2"
+    assert get_claim("celeba-facts").module == "claims/test_celeba_facts.py"
+
+
+def test_registry_refuses_duplicates_and_bad_ids():
+    with pytest.raises(InputError, match="already registered"):
+        register_claim(ClaimInfo("psnr-gap", "s", "t", "m"))
+    with pytest.raises(InputError, match="lower-case"):
+        register_claim(ClaimInfo("PSNR gap", "s", "t", "m"))
+    with pytest.raises(InputError, match="unknown claim id 'nope'"):
+        get_claim("nope")
+
+
+def test_lookup_prefers_exact_profile_and_id(tmp_path):
+    text = ""
+    for profile, key in [("smoke", "random-N10"), ("smoke", "*"), ("*", "random-N10"), ("*", "*")]:
+        text += f'["{profile}"."{key}"]\nexpected = "SUPPORTED"\nprovenance = "{profile}/{key}"\nwhy = "w"\n'
+    path = tmp_path / "psnr-gap.toml"
+    path.write_text(text)
+    table = load_expectations(path, "psnr-gap")
+    assert lookup(table, "smoke", "random-N10").provenance == "smoke/random-N10"
+    assert lookup(table, "smoke", "identity-N10").provenance == "smoke/*"
+    assert lookup(table, "celeba40", "random-N10").provenance == "*/random-N10"
+    assert lookup(table, "celeba40", "male-N10").provenance == "*/*"
+    assert lookup(table, "celeba40", ANY).provenance == "*/*"
+    del table[("*", "*")]
+    assert lookup(table, "celeba40", "male-N10") is None
+
+
+def test_unknown_keys_in_an_expectation_are_refused_with_the_line(tmp_path):
+    path = tmp_path / "psnr-gap.toml"
+    path.write_text('[smoke.x]\nexpected = "REFUTED"\nprovenance = "p"\nwhy = "w"\nexpectd = "SUPPORTED"\n')
+    with pytest.raises(InputError, match=r"psnr-gap.toml:5: .*unknown key 'expectd'"):
+        load_expectations(path, "psnr-gap")
+
+
+def _args(**kw):
+    base = dict(profile=None, k=None, n=None, report_dir=None, recalibrate=False, celeba=None, pytest_args=[])
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_verdict_command_line():
+    cmd = build_command(_args(profile="smoke", k="identity", n=2))
+    assert cmd[1:] == ["-m", "pytest", "claims/", "--profile", "smoke", "-k", "identity", "-n", "2"]
+    cmd = build_command(_args(pytest_args=["--", "claims/test_celeba_facts.py", "-q"]))
+    assert cmd[3:] == ["claims/test_celeba_facts.py", "-q"]
+    with pytest.raises(InputError, match="unknown profile"):
+        build_command(_args(profile="nope"))
