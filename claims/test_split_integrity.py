@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 
 from studies.claims.verdict import REFUTED, SUPPORTED
-from studies.config import SplitConfig, SynthConfig, config_hash
+from studies.config import SynthConfig
 from studies.data.audit import audit
 from studies.data.celeba import default_meta_dir, read_metadata
-from studies.data.splits import make_split
+from studies.data.dataset import synthetic_dir
+from studies.data.splits import make_split, seeded_order
 from studies.profiles import get_profile
 
 PROTOCOLS = ("random", "eyeglasses", "male", "identity")
@@ -42,25 +42,6 @@ def _params():
     return out
 
 
-def _seeded_order(filenames, seed):
-    ordered = sorted(filenames)
-    return [ordered[i] for i in np.random.default_rng(seed).permutation(len(ordered)).tolist()]
-
-
-def _synthetic_meta_dir(cfg: SynthConfig):
-    """The synthetic CelebA-layout folder of ``cfg``, generated once into the cache (under a lock)."""
-    from filelock import FileLock
-
-    from studies.cache import cache_root
-    from studies.data.synth import generate
-
-    folder = cache_root() / "synth" / config_hash(cfg)
-    with FileLock(str(folder) + ".lock"):
-        if not (folder / "identity_CelebA.txt").is_file():
-            generate(folder, cfg)
-    return folder
-
-
 def _source(source: str, profile_name: str):
     """(metadata, dataset order, profile whose N grid and split configs are used, description)."""
     if source in _META_CACHE:
@@ -72,10 +53,10 @@ def _source(source: str, profile_name: str):
         desc = f"real CelebA metadata {meta_dir}, seeded order (seed {ORDER_SEED}) of all names, no dedup (no images)"
     else:
         synth = get_profile(profile_name).data.synth or SynthConfig()
-        meta_dir = _synthetic_meta_dir(synth)
+        meta_dir = synthetic_dir(synth)  # generated once into the cache, shared with the dataset builder
         desc = f"synthetic faces ({synth.identities} identities, seed {synth.seed}), seeded order (seed {ORDER_SEED})"
     meta = read_metadata(meta_dir)
-    order = _seeded_order(meta.filenames, ORDER_SEED)
+    order = seeded_order(meta.filenames, ORDER_SEED)
     _META_CACHE[source] = (meta, order, desc)
     return _META_CACHE[source] + (get_profile(PAPER_PROFILE if source == "celeba" else profile_name),)
 

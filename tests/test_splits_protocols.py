@@ -239,3 +239,12 @@ def test_artifact_round_trip(order, meta, tmp_path):
     (tmp_path / "junk.json").write_text("{not json")
     with pytest.raises(InputError, match="junk.json"):
         load_split(tmp_path / "junk.json")
+
+
+def test_seeded_order_matches_dataset_rule(meta):
+    from studies.config import DataConfig
+    from studies.data.dataset import _order
+    from studies.data.splits import seeded_order
+
+    for seed in (0, 5, None):
+        assert seeded_order(meta.filenames, seed) == _order(DataConfig(order_seed=seed), meta.filenames, meta.index, None)

@@ -90,7 +90,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _make(args: argparse.Namespace) -> int:
     from ..config import SplitConfig
     from ..data.celeba import read_metadata, read_order
-    from ..data.splits import make_split, save_split
+    from ..data.splits import make_split, save_split, seeded_order
 
     meta = read_metadata(_meta_dir(args.meta))
     if args.order is not None:
@@ -107,13 +107,3 @@ def _make(args: argparse.Namespace) -> int:
     print(f"{args.out}: {split.protocol}, N = {split.n}{cap}, {split.exposure_a.copies} copies, {split.exposure_a.samples} samples per group")
     return 0
 
-
-def seeded_order(filenames, seed):
-    """The sorted names, permuted with ``seed`` (None keeps the sorted order)."""
-    import numpy as np
-
-    ordered = sorted(filenames)
-    if seed is None:
-        return ordered
-    perm = np.random.default_rng(seed).permutation(len(ordered))
-    return [ordered[i] for i in perm.tolist()]

@@ -309,6 +309,15 @@ def load_split(path: str | os.PathLike) -> Split:
     return Split.from_dict(data, source=str(path))
 
 
+def seeded_order(filenames: Sequence[str], seed: Optional[int]) -> list[str]:
+    """The sorted names permuted with ``seed`` (None keeps them sorted): the rule of
+    ``DataConfig.order_seed`` (studies.data.dataset), for splits made from metadata alone."""
+    ordered = sorted(filenames)
+    if seed is None:
+        return ordered
+    return [ordered[i] for i in np.random.default_rng(seed).permutation(len(ordered)).tolist()]
+
+
 def check_unique(names: Sequence[str], what: str) -> None:
     """Refuse a name listed twice, naming it and both positions."""
     if len(set(names)) == len(names):
