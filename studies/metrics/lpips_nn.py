@@ -40,6 +40,13 @@ def _rows(images):
     return np.asarray(images)
 
 
+def _take(images, sel) -> torch.Tensor:
+    """Rows ``sel`` (slice or index array) as a tensor; numpy rows are copied (memmaps are read-only)."""
+    if isinstance(images, torch.Tensor):
+        return images[sel]
+    return torch.from_numpy(np.array(images[sel], copy=True))
+
+
 def exact_nearest(metric: LPIPS, queries, train, *, k: int = 1, margin: int = 8, block: int = 128) -> NearestResult:
     """The k training images with the smallest LPIPS to each query, searched over all of ``train``."""
     train = _rows(train)
@@ -54,7 +61,7 @@ def exact_nearest(metric: LPIPS, queries, train, *, k: int = 1, margin: int = 8,
     best_d = torch.full((len(q), 0), float("inf"), dtype=torch.float64)
     best_i = torch.zeros((len(q), 0), dtype=torch.int64)
     for start, stop in _blocks(n, block):
-        t = metric.features(torch.as_tensor(np.asarray(train[start:stop])) if not isinstance(train, torch.Tensor) else train[start:stop])
+        t = metric.features(_take(train, slice(start, stop)))
         if t.shape[1] != q.shape[1]:
             raise InputError(f"queries and training images give different feature sizes ({q.shape[1]} vs {t.shape[1]}): image sizes differ")
         d = q_sq[:, None] + (t.double() ** 2).sum(1)[None, :] - 2 * (q @ t.T).double()
@@ -66,13 +73,13 @@ def exact_nearest(metric: LPIPS, queries, train, *, k: int = 1, margin: int = 8,
 
 
 def _verify(metric: LPIPS, queries, train, cand_i, cand_d, *, k: int, n: int) -> NearestResult:
-    qs = torch.as_tensor(np.asarray(queries)) if not isinstance(queries, torch.Tensor) else queries
+    qs = _take(_rows(queries), slice(None))
     if qs.ndim == 3:
         qs = qs.unsqueeze(0)
     flat = cand_i.reshape(-1).numpy()
     order = np.argsort(flat, kind="stable")
     # gather candidate images in index order (friendly to memmaps), then put them back
-    gathered = torch.as_tensor(np.asarray(train[np.sort(flat)]) if not isinstance(train, torch.Tensor) else train[np.sort(flat)])
+    gathered = _take(train, torch.as_tensor(np.sort(flat)) if isinstance(train, torch.Tensor) else np.sort(flat))
     cand_images = torch.empty_like(gathered)
     cand_images[order] = gathered
     reps = cand_i.shape[1]
@@ -92,8 +99,8 @@ def _verify(metric: LPIPS, queries, train, cand_i, cand_d, *, k: int, n: int) ->
 
 def brute_force_nearest(metric: LPIPS, queries, train, *, k: int = 1) -> NearestResult:
     """Reference search: one ``lpips`` call per (query, training image) pair."""
-    train_t = torch.as_tensor(np.asarray(train)) if not isinstance(train, torch.Tensor) else train
-    qs = torch.as_tensor(np.asarray(queries)) if not isinstance(queries, torch.Tensor) else queries
+    train_t = _take(_rows(train), slice(None))
+    qs = _take(_rows(queries), slice(None))
     if qs.ndim == 3:
         qs = qs.unsqueeze(0)
     d = torch.stack([metric(q[None], train_t) for q in qs]).double()

@@ -112,11 +112,13 @@ def validate_state(net: str, state: dict[str, torch.Tensor], *, origin: str) -> 
 # ---------------------------------------------------------------- restricted unpickling
 
 
-def _numpy_dtype(*args):
-    dtype = np.dtype(*args)
-    if dtype.kind not in "fiub":
-        raise InputError(f"pickle asks for numpy dtype {dtype!s}; only numeric arrays are admitted")
-    return dtype
+def _numeric_dtype(origin: str):
+    def make(*args):
+        dtype = np.dtype(*args)
+        if dtype.kind not in "fiub":
+            raise InputError(f"{origin}: pickle asks for numpy dtype {dtype!s}; only numeric arrays are admitted")
+        return dtype
+    return make
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -131,7 +133,7 @@ class _ArraysOnly(pickle.Unpickler):
                 "(a checkpoint that needs other objects could run code when loaded)"
             )
         if name == "dtype":
-            return _numpy_dtype
+            return _numeric_dtype(self.origin)
         if name == "ndarray":
             return np.ndarray
         try:

@@ -74,7 +74,8 @@ def build_lpips_module(net: str, *, version: str, weights: BackboneWeights | Non
 
 def check_unit_range(x, *, name: str = "images") -> torch.Tensor:
     """(N, 3, H, W) float32 tensor in [0, 1] from an array/tensor (N, C, H, W) or (C, H, W), C in {1, 3}."""
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    # numpy input is copied: memmaps are read-only and torch refuses to wrap them silently
+    t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x, copy=True))
     if t.ndim == 3:
         t = t.unsqueeze(0)
     if t.ndim != 4 or t.shape[1] not in (1, 3):

@@ -46,7 +46,7 @@ def correlation_topk(samples, train, *, k: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _as_tensor(x):
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x, copy=True))
     return t.unsqueeze(0) if t.ndim == 3 else t
 
 
