@@ -29,9 +29,9 @@ def as_rows(x: Any, *, name: str = "images", dtype: torch.dtype = torch.float64)
         raise InputError(f"{name} must be images, got a scalar")
     if t.dim() == 1 or t.dim() == 3:  # one vector or one (C, H, W) image
         t = t.unsqueeze(0)
-    t = t.reshape(t.shape[0], -1).to(dtype=dtype, device="cpu")
-    if t.shape[0] == 0 or t.shape[1] == 0:
+    if t.numel() == 0:
         raise InputError(f"{name} is empty (shape {tuple(t.shape)})")
+    t = t.reshape(t.shape[0], -1).to(dtype=dtype, device="cpu")
     if not torch.isfinite(t).all():
         raise InputError(f"{name} contains NaN or infinite values")
     return t
