@@ -20,7 +20,8 @@ from ..errors import InputError
 from ..stats import bootstrap_ci
 from .lpips_nn import NearestResult, exact_nearest
 from .perceptual import LPIPS
-from .similarity import pairwise_correlation
+from .neighbours import topk
+from .similarity import CORRELATION
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
 
@@ -37,12 +38,9 @@ class Rerank:
 
 
 def correlation_topk(samples, train, *, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, scores), each (S, k), highest mean-removed correlation first."""
-    c = pairwise_correlation(samples, train)
-    if not 1 <= k <= c.shape[1]:
-        raise InputError(f"k must be in [1, {c.shape[1]}] (training images), got {k}")
-    idx = np.argsort(-c, axis=1, kind="stable")[:, :k]
-    return idx, np.take_along_axis(c, idx, axis=1)
+    """(indices, scores), each (S, k), highest mean-removed correlation first (T25's pre-selection)."""
+    found = topk(samples, train, k=k, metric=CORRELATION)
+    return found.indices, found.scores
 
 
 def _as_tensor(x):
