@@ -145,3 +145,20 @@ def test_side_by_side_figure_has_both_orders(vgg):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_model_samples_feed_the_claims(vgg):
+    from types import SimpleNamespace
+
+    from studies.metrics.rerank import model_samples, overstated_originality_evidence
+    from studies.sample import EmpiricalDenoiser
+
+    images = _images(40, 12)
+    model = SimpleNamespace(net=EmpiricalDenoiser(images[:8]), dataset=SimpleNamespace(images=images), train_indices=list(range(8)))
+    cfg = SimpleNamespace(h0=0.05, beta=0.5, sigma_0=1.0, sigma_L=0.05, max_T=200)
+    samples, train, notes = model_samples(model, cfg, seeds=range(3))
+    assert samples.shape == (3, 1, 16, 16) and train.shape == (8, 1, 16, 16)
+    assert 0 <= float(samples.min()) and float(samples.max()) <= 1 and 0 <= notes["clipped_fraction"] <= 1
+    ev = overstated_originality_evidence(vgg, samples, train, k=3, threshold=0.05, n_boot=200)
+    assert ev["nearest"].indices.shape == (3, 1) and ev["certified"] == 1.0
+    assert (ev["lpips_nn"] <= ev["lpips_corr_top1"] + 1e-6).all()

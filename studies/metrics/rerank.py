@@ -155,3 +155,19 @@ def side_by_side_figure(samples, train, r: Rerank, *, rows: int = 4):
                 show(axes[line, j + 1], train_t[int(i)], f"#{int(i)}\nr={cr[(s, int(i))]:.2f} d={lp[(s, int(i))]:.3f}")
     fig.tight_layout()
     return fig
+
+
+def model_samples(model, sample_cfg, *, seeds) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """(samples clipped to [0, 1], the model's own training images, notes) for a trained model of
+    the zoo (``.net`` predicting the noise residual, ``.dataset.images``, ``.train_indices``).
+    The sampler's output can overshoot [0, 1]; LPIPS refuses that, so it is clipped here, explicitly."""
+    from ..sample import sample, sampler_options
+
+    train = model.dataset.images[torch.as_tensor(np.asarray(model.train_indices))]
+    with torch.no_grad():
+        result = sample(model.net, list(seeds), shape=tuple(train.shape[1:]), mean=train.mean(0),
+                        **sampler_options(sample_cfg))
+    raw = result.images
+    clipped = raw.clamp(0, 1)
+    notes = {"statuses": result.counts(), "clipped_fraction": float((raw != clipped).float().mean())}
+    return clipped, train, notes

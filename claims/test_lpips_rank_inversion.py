@@ -1,0 +1,52 @@
+"""lpips-rank-inversion (T25 §5.4; SPEC §7-8): re-ranking each sample's top-10 training images by
+correlation with LPIPS changes which one is nearest. T25 shows two examples; here, over the samples
+of the largest-N model of each protocol: the top-1 change rate with a bootstrap CI (the verdict),
+the Kendall tau between the two orders and the LPIPS gain of the new top-1. Without genuine LPIPS
+backbone weights the verdict is INCONCLUSIVE with that reason (never a random backbone silently)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("studies.zoo", reason="the model zoo (studies/zoo.py) has not landed yet")
+
+from studies.claims.verdict import INCONCLUSIVE  # noqa: E402
+from studies.errors import MissingResourceError  # noqa: E402
+from studies.metrics.perceptual import LPIPS  # noqa: E402
+from studies.metrics.rerank import model_samples, rank_inversion_evidence, side_by_side_figure  # noqa: E402
+from studies.profiles import get_profile  # noqa: E402
+
+PROTOCOLS = ("random", "identity", "eyeglasses", "male")
+
+
+@pytest.mark.claim("lpips-rank-inversion", source="T25 §5.4", statement="LPIPS re-ranking changes the nearest neighbour among correlation's top-k.")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_lpips_rank_inversion(claim, protocol, profile_name, trained):
+    profile = get_profile(profile_name)
+    grid = {g.name: g for g in profile.protocols}[protocol]
+    n = max(grid.n_grid)
+    k = int(claim.threshold("k"))
+    threshold = claim.threshold("top1_change_rate")
+    claim.param(protocol=protocol, N=n, group="A", k=k, seeds=profile.sample.n_seeds)
+    try:
+        metric = LPIPS("vgg")
+    except MissingResourceError as exc:
+        claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
+        return
+    model = trained(protocol, "A", n)
+    samples, train, notes = model_samples(model, profile.sample, seeds=range(profile.sample.n_seeds))
+    claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; "
+               f"{100 * notes['clipped_fraction']:.1f}% of sample pixels clipped to [0, 1] before LPIPS")
+    ev = rank_inversion_evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
+    r = ev["rerank"]
+    claim.measure("top-1 change rate", ev["change_rate"].estimate, ci=tuple(ev["change_rate"]), threshold=threshold, direction=">", key=True)
+    claim.measure("Kendall tau (correlation vs LPIPS order)", ev["kendall_tau"].estimate, ci=tuple(ev["kendall_tau"]))
+    claim.measure("LPIPS gain of the new top-1", ev["lpips_gain"].estimate, ci=tuple(ev["lpips_gain"]))
+    claim.method(f"top-{k} by correlation over the model's {len(train)} training images, re-ordered by LPIPS; "
+                 f"{ev['change_rate'].test}, alpha {ev['change_rate'].alpha}, over {ev['n']} samples")
+    claim.table("per sample", ["sample", "corr top-1", "LPIPS top-1", "changed", "Kendall tau", "LPIPS gain"],
+                [[s, int(r.corr_indices[s, 0]), int(r.lpips_order[s, 0]), bool(r.top1_changed[s]),
+                  round(float(r.kendall_tau[s]), 3), round(float(r.lpips_gain[s]), 4)] for s in range(ev["n"])])
+    claim.figure("correlation vs LPIPS top-k", side_by_side_figure(samples, train, r, rows=4),
+                 "per sample: correlation order (top line) and LPIPS order (bottom line); r = correlation, d = LPIPS")
+    claim.conclude(ev["verdict"], ev["reason"])
