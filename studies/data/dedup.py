@@ -1,0 +1,388 @@
+"""Near-duplicate removal (SPEC §2): the dense reference rule, the two published blockwise variants,
+and ``exact``, a pruned engine that returns the dense removed set in O(block² + N·d) memory.
+
+The decision (the reference definition, shared by ``dense``, ``exact`` and ``cross_duplicates``):
+average-pool to the 20x20 grid (kernel = stride = H // 20, as ``AvgPool2d(int(H/20))``), remove each
+image's mean per channel, divide by the L2 norm (a zero norm becomes 0.001), giving float32 features
+D (computed on the CPU whatever the device, so they are bit-identical everywhere). A pair i > j is a
+duplicate iff |C_ij| > t where C_ij is the dot product of the float32 features evaluated in float64.
+Image i is removed iff some j < i is its duplicate, even when j itself is removed.
+
+Float handling: float32 dot products of (near-)unit d-vectors are off by at most about d·2^-24
+(the classic gamma_d bound), so pairs with |C32| more than BAND = 4·d·2^-24 away from t are decided
+in float32 and the rest are recomputed in float64. Only ties at the 1e-16 level (float64 summation
+order) could still depend on the BLAS path; this is the documented tolerance. The two blockwise
+variants reproduce the published listings, so they threshold the float32 products as those do.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import InputError
+
+METHODS = ("dense", "blockwise_published", "blockwise_repository", "exact")
+GRID = 20
+DEFAULT_MAX_DENSE_BYTES = 4 * 2**30
+PRUNE_MARGIN = 1e-3  # slack of the coarse bound: >> its float error (~(d + k)·2^-24), so it never drops a pair
+ROW_TILE = 512
+COL_TILE = 4096
+PCA_RANK = 24
+_FEATURE_CHUNK = 8192
+
+
+# ---------------------------------------------------------------- input checks and features
+
+def _as_images(images, name: str = "images", min_n: int = 2) -> torch.Tensor:
+    if isinstance(images, np.ndarray):
+        if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
+            raise InputError(f"{name}: dtype {images.dtype} is not a real number type")
+        x = torch.from_numpy(np.ascontiguousarray(images))
+    elif isinstance(images, torch.Tensor):
+        if images.is_complex() or images.dtype == torch.bool:
+            raise InputError(f"{name}: dtype {images.dtype} is not a real number type")
+        x = images.detach().cpu()
+    else:
+        raise InputError(f"{name}: expected a numpy array or torch tensor (N, C, H, W), got {type(images).__name__}")
+    if x.ndim != 4:
+        raise InputError(f"{name}: expected 4 dimensions (N, C, H, W), got shape {tuple(x.shape)}")
+    n, _, h, w = x.shape
+    if n == 0:
+        raise InputError(f"{name}: the array is empty (N = 0); nothing to de-duplicate")
+    if n < min_n:
+        raise InputError(f"{name}: a single image (N = 1); de-duplication needs at least 2 images")
+    if x.shape[1] == 0:
+        raise InputError(f"{name}: no channels in shape {tuple(x.shape)}")
+    if h < GRID or w < GRID:
+        raise InputError(f"{name}: {h}x{w} pixels is smaller than the {GRID}x{GRID} comparison grid")
+    x = x.to(torch.float32)
+    finite = torch.isfinite(x.reshape(n, -1)).all(dim=1)
+    if not bool(finite.all()):
+        bad = torch.nonzero(~finite).flatten()
+        raise InputError(f"{name}: NaN or inf values in {bad.numel()} image(s), first at index {int(bad[0])}")
+    return x
+
+
+def _check_options(threshold, block) -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not (0.0 < float(threshold) < 1.0):
+        raise InputError(f"threshold: must be a number strictly between 0 and 1, got {threshold!r}")
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block <= 0:
+        raise InputError(f"block: must be a positive integer, got {block!r}")
+    return float(threshold)
+
+
+def pooled(x: torch.Tensor) -> torch.Tensor:
+    """Average-pool with kernel = stride = H // 20, as the reference code's ``AvgPool2d(int(H/20))``."""
+    k = x.shape[2] // GRID
+    return F.avg_pool2d(x, k) if k > 1 else x
+
+
+def features(x: torch.Tensor) -> torch.Tensor:
+    """Dense-rule features D (N, d) float32 on the CPU: pooled, per-channel mean removed, unit norm."""
+    out = []
+    for s in range(0, x.shape[0], _FEATURE_CHUNK):
+        p = pooled(x[s:s + _FEATURE_CHUNK])
+        p = p - p.mean(dim=(2, 3), keepdim=True)
+        p = p.flatten(start_dim=1)
+        norms = p.norm(dim=1, keepdim=True)
+        norms[norms == 0] = 0.001
+        out.append(p / norms)
+    return torch.cat(out)
+
+
+def features_listing(x: torch.Tensor) -> torch.Tensor:
+    """Features of T25's listings: the mean over all channels (dim=(1,2,3)) is removed, not per channel."""
+    p = pooled(x)
+    p = p - p.mean(dim=(1, 2, 3), keepdim=True)
+    norms = p.norm(dim=(2, 3), keepdim=True).norm(dim=1, keepdim=True)
+    norms[norms == 0] = 0.001
+    return (p / norms).flatten(start_dim=1)
+
+
+def band(d: int) -> float:
+    """Half-width around t inside which a float32 product is not trusted and float64 decides."""
+    return 4.0 * d * 2.0**-24
+
+
+def _decide(DR: torch.Tensor, DC: torch.Tensor, c32: torch.Tensor, gi: torch.Tensor, gj: torch.Tensor, t: float) -> torch.Tensor:
+    """|C| > t for the pairs (gi[k], gj[k]) given their float32 products c32: float64 inside the band."""
+    eps = band(DR.shape[1])
+    a = c32.abs()
+    out = a > t + eps
+    near = (a > t - eps) & ~out
+    if bool(near.any()):
+        r, c = gi[near].cpu(), gj[near].cpu()
+        c64 = (DR[r].double() * DC[c].double()).sum(dim=1).abs()
+        out[near] = (c64 > t).to(out.device)
+    return out
+
+
+# ---------------------------------------------------------------- dense reference
+
+def dense_bytes(n: int) -> int:
+    """Bytes the dense rule needs: the N x N float32 matrix plus its N x N boolean mask."""
+    return 5 * n * n
+
+
+def _dense(x: torch.Tensor, t: float, max_dense_bytes: int) -> np.ndarray:
+    n = x.shape[0]
+    need = dense_bytes(n)
+    if need > max_dense_bytes:
+        raise InputError(
+            f"dense: {n} images need an {n} x {n} matrix, {need:,} bytes ({need / 2**30:.1f} GiB), over the "
+            f"limit max_dense_bytes={max_dense_bytes:,}; use method='exact' (same removed set, bounded memory)"
+        )
+    D = features(x)
+    C = D @ D.T
+    C.abs_()
+    C.tril_(diagonal=-1)  # keep i > j; zeros never exceed t > 0
+    i, j = torch.nonzero(C > t - band(D.shape[1]), as_tuple=True)
+    keep = _decide(D, D, C[i, j], i, j, t)
+    return np.unique(i[keep].numpy()).astype(np.int64)
+
+
+# ---------------------------------------------------------------- T25's blockwise listings
+
+def _blockwise(x: torch.Tensor, t: float, b: int, *, offset_diagonal: bool) -> np.ndarray:
+    """T25's ``remove_repeats_block``: float32 block products, a Python loop over the pairs found.
+
+    ``offset_diagonal=False`` is the appendix listing (``rep_IDS_1[k] != rep_IDS_2[k]`` on local
+    indices, which skips every real pair (k, k + m·b) in off-diagonal blocks); ``True`` is the
+    repository's version, which compares global indices."""
+    D = features_listing(x)
+    n = D.shape[0]
+    to_remove: list[int] = []
+    for i in range(0, n, b):
+        bi = min(b, n - i)
+        for j in range(0, i + 1, b):
+            bj = min(b, n - j)
+            corrs = D[i:i + bi] @ D[j:j + bj].T
+            rep_1, rep_2 = torch.where(torch.abs(corrs) > t)
+            # the per-pair loop is the object being measured; Python ints instead of 0-d tensors
+            # change its speed, not its decisions
+            for k1, k2 in zip(rep_1.tolist(), rep_2.tolist()):
+                same = (k1 + i == k2 + j) if offset_diagonal else (k1 == k2)
+                if not same:
+                    m = max(k1 + i, k2 + j)
+                    if m not in to_remove:
+                        to_remove.append(m)
+    return np.array(sorted(to_remove), dtype=np.int64)
+
+
+# ---------------------------------------------------------------- exact pruned engine
+#
+# |C_ij| does not change when a feature vector is negated (negation is exact in floating point), so
+# the engine first flips every vector to make its first principal coordinate z1 >= 0. Then
+#   C_ij >  t  needs  Z_i·Z_j + r_i r_j > t                       (scan 1, over all pairs)
+#   C_ij < -t  needs  ||a + b||² < 2(1 - t) (unit vectors), hence z1_i + z1_j < sqrt(2(1 - t)),
+#              so both lie in the small "low" set L, scanned against its negation (scan 2)
+# where Z = coordinates on the top principal directions V and r = the norm of what V leaves out:
+# C_ij = Z_i·Z_j + (QD_i)·(QD_j) <= Z_i·Z_j + r_i r_j by Cauchy-Schwarz on the orthogonal complement.
+# Any orthonormal V gives a valid bound (coarser average pooling is one); principal directions leave
+# the smallest residuals, so the bound rejects the most pairs at a given rank. Survivors are verified
+# at full resolution with the same decision as the dense rule (_decide).
+
+def _device(device) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _principal(D: torch.Tensor, rank: int) -> torch.Tensor:
+    """Top-``rank`` eigenvectors (d, k) float64 of DᵀD, from at most 65,536 evenly spaced rows."""
+    step = max(1, D.shape[0] // 65536)
+    S = D[::step].double()
+    M = S.T @ S
+    # one thread: threaded LAPACK eigh of a 400 x 400 matrix takes seconds instead of 30 ms on a busy CPU
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _, vecs = torch.linalg.eigh(M)
+    finally:
+        torch.set_num_threads(threads)
+    return vecs[:, -min(rank, D.shape[1]):].flip(1).contiguous()
+
+
+def _bound_vectors(D: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(A, z1): A = [Z, r] float32 with Z = D V and r = |D - Z Vᵀ| rounded up, z1 = Z[:, 0] float64."""
+    n, k = D.shape[0], V.shape[1]
+    A = torch.empty(n, k + 1, dtype=torch.float32)
+    z1 = torch.empty(n, dtype=torch.float64)
+    for s in range(0, n, _FEATURE_CHUNK):
+        c = D[s:s + _FEATURE_CHUNK].double()
+        z = c @ V
+        res = (c - z @ V.T).norm(dim=1)
+        A[s:s + len(c), :k] = z.float()
+        A[s:s + len(c), k] = (res * (1 + 1e-6) + 1e-6).float()  # rounding up keeps the bound an upper bound
+        z1[s:s + len(c)] = z[:, 0]
+    return A, z1
+
+
+def _negated(A: torch.Tensor) -> torch.Tensor:
+    out = A.clone()
+    out[:, :-1].neg_()
+    return out
+
+
+def _verify(DR, DC, gi, gj, t, chunk: int = 16384) -> torch.Tensor:
+    """The dense decision for candidate pairs, in chunks so the gathered rows stay small."""
+    out = torch.empty(gi.numel(), dtype=torch.bool)
+    for s in range(0, gi.numel(), chunk):
+        i, j = gi[s:s + chunk], gj[s:s + chunk]
+        c32 = (DR[i] * DC[j]).sum(dim=1)
+        out[s:s + chunk] = _decide(DR, DC, c32, i, j, t)
+    return out
+
+
+def _scan(DR, AR, DC, AC, t, *, row_tile, col_tile, triangle: bool, done: torch.Tensor | None, dev, stats: dict):
+    """Pairs (i, j) rows x columns with |C_ij| > t among those whose bound AR_i·AC_j exceeds t - margin
+    (j < i when ``triangle``). With ``done`` (first-only mode), rows already found are skipped and
+    rows found here are marked: exact dedup needs only 'exists j < i'."""
+    nr, nc = AR.shape[0], AC.shape[0]
+    lo = t - PRUNE_MARGIN
+    ARd, ACTd = AR.to(dev), AC.T.contiguous().to(dev)
+    found_i, found_j = [], []
+    for r0 in range(0, nr, row_tile):
+        r1 = min(r0 + row_tile, nr)
+        c_end = r1 if triangle else nc
+        rows = torch.arange(r0, r1)
+        for c0 in range(0, c_end, col_tile):
+            c1 = min(c0 + col_tile, c_end)
+            if done is not None:
+                rows = rows[~done[rows]]
+                if rows.numel() == 0:
+                    break
+            rows_d = rows.to(dev)
+            U = ARd[rows_d] if done is not None and rows.numel() < r1 - r0 else ARd[r0:r1]
+            U = U @ ACTd[:, c0:c1]
+            if triangle and c1 > r0:  # the tile touches the diagonal: keep j < i only
+                U.masked_fill_(torch.arange(c0, c1, device=dev)[None, :] >= rows_d[:, None], -1.0)
+            stats["bound_pairs"] += U.numel()
+            cand = U.amax(dim=1) > lo
+            if not bool(cand.any()):
+                continue
+            ii, jj = torch.nonzero(U[cand] > lo, as_tuple=True)
+            gi, gj = rows[cand.cpu()][ii.cpu()], jj.cpu() + c0
+            stats["verified_pairs"] += gi.numel()
+            ok = _verify(DR, DC, gi, gj, t)
+            if bool(ok.any()):
+                gi, gj = gi[ok], gj[ok]
+                if done is not None:
+                    done[gi] = True
+                found_i.append(gi)
+                found_j.append(gj)
+    e = torch.zeros(0, dtype=torch.int64)
+    return (torch.cat(found_i), torch.cat(found_j)) if found_i else (e, e)
+
+
+def _tiles(block: int) -> dict:
+    return {"row_tile": min(block, ROW_TILE), "col_tile": min(block, COL_TILE)}
+
+
+def _low_set(z1: torch.Tensor, t: float) -> torch.Tensor:
+    """Indices whose z1 is small enough to take part in an anti-correlated pair (see above)."""
+    return torch.nonzero(z1 < math.sqrt(2 * (1 - t)) + PRUNE_MARGIN).flatten()
+
+
+def _canonical(D: torch.Tensor, rank: int):
+    V = _principal(D, rank)
+    A, z1 = _bound_vectors(D, V)
+    sign = torch.where(z1 < 0, -1.0, 1.0)
+    D = D * sign.float()[:, None]
+    A = A.clone()
+    A[:, :-1] *= sign.float()[:, None]
+    return D, A, z1.abs()
+
+
+def _exact(x: torch.Tensor, t: float, block: int, device=None, stats: dict | None = None) -> np.ndarray:
+    st = {"bound_pairs": 0, "verified_pairs": 0}
+    D, A, z1 = _canonical(features(x), PCA_RANK)
+    dev = _device(device)
+    done = torch.zeros(D.shape[0], dtype=torch.bool)
+    _scan(D, A, D, A, t, **_tiles(block), triangle=True, done=done, dev=dev, stats=st)
+    low = _low_set(z1, t)
+    if low.numel() > 1:
+        sub_done = done[low].clone()
+        DL, AL = D[low], A[low]
+        _scan(DL, AL, DL, _negated(AL), t, **_tiles(block), triangle=True, done=sub_done, dev=dev, stats=st)
+        done[low] |= sub_done
+    st["low_set"] = int(low.numel())
+    if stats is not None:
+        stats.update(st)
+    return torch.nonzero(done).flatten().numpy().astype(np.int64)
+
+
+# ---------------------------------------------------------------- public API
+
+def remove_duplicates(
+    images,
+    *,
+    method: str = "exact",
+    threshold: float = 0.95,
+    block: int = 5000,
+    max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES,
+    device: str | None = None,
+) -> np.ndarray:
+    """Sorted int64 indices of the images that the chosen method removes (SPEC §2).
+
+    ``images``: float array or tensor (N, C, H, W) with N >= 2 and H, W >= 20. ``block``: the block
+    size b of the blockwise listings; ``exact`` uses tiles of min(block, 2048). ``max_dense_bytes``
+    bounds what ``dense`` may allocate. ``device``: where ``exact`` scans (default: CUDA when present);
+    its decisions do not depend on it."""
+    if method not in METHODS:
+        raise InputError(f"method: unknown {method!r}; choose one of {', '.join(METHODS)}")
+    t = _check_options(threshold, block)
+    x = _as_images(images)
+    if method == "dense":
+        return _dense(x, t, int(max_dense_bytes))
+    if method == "blockwise_published":
+        return _blockwise(x, t, int(block), offset_diagonal=False)
+    if method == "blockwise_repository":
+        return _blockwise(x, t, int(block), offset_diagonal=True)
+    return _exact(x, t, int(block), device)
+
+
+def cross_duplicates(a_images, b_images, threshold: float = 0.95, *, block: int = 5000, device=None) -> list[tuple[int, int]]:
+    """All pairs (i, j), i in a and j in b, with |corr| > threshold under the dense rule's decision
+    (sorted). One image per group is valid here. Same pruned engine as ``exact``."""
+    t = _check_options(threshold, block)
+    xa, xb = _as_images(a_images, "a_images", 1), _as_images(b_images, "b_images", 1)
+    if xa.shape[1:] != xb.shape[1:]:
+        raise InputError(f"cross_duplicates: image shapes differ, {tuple(xa.shape[1:])} vs {tuple(xb.shape[1:])}")
+    na = xa.shape[0]
+    D, A, z1 = _canonical(torch.cat([features(xa), features(xb)]), PCA_RANK)
+    st = {"bound_pairs": 0, "verified_pairs": 0}
+    dev = _device(device)
+    i1, j1 = _scan(D[:na], A[:na], D[na:], A[na:], t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
+    low = _low_set(z1, t)
+    la, lb = low[low < na], low[low >= na]
+    i2, j2 = _scan(D[la], A[la], D[lb], _negated(A[lb]), t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
+    pairs = {(int(i), int(j)) for i, j in zip(i1.tolist(), j1.tolist())}
+    pairs |= {(int(la[i]), int(lb[j]) - na) for i, j in zip(i2.tolist(), j2.tolist())}
+    return sorted(pairs)
+
+
+def first_disagreement(removed_a: np.ndarray, removed_b: np.ndarray) -> int | None:
+    """Smallest index removed by exactly one of two methods, or None when they agree."""
+    diff = np.setxor1d(np.asarray(removed_a), np.asarray(removed_b))
+    return int(diff[0]) if diff.size else None
+
+
+def witness(images, index: int, threshold: float = 0.95) -> tuple[int, float] | None:
+    """The earliest j < index with |C_{index,j}| > t under the dense rule and its correlation, or None."""
+    x = _as_images(images)
+    D = features(x)
+    c = (D[:index].double() @ D[index].double()) if index > 0 else torch.zeros(0, dtype=torch.float64)
+    hits = torch.nonzero(c.abs() > threshold).flatten()
+    if hits.numel() == 0:
+        return None
+    j = int(hits[0])
+    return j, float(c[j])
+
+
+__all__ = ["METHODS", "remove_duplicates", "cross_duplicates", "features", "features_listing", "dense_bytes", "first_disagreement", "witness"]
