@@ -134,7 +134,7 @@ def _dense(x: torch.Tensor, t: float, max_dense_bytes: int) -> np.ndarray:
     need = dense_bytes(n)
     if need > max_dense_bytes:
         raise InputError(
-            f"dense: {n} images need an {n} x {n} matrix, {need:,} bytes ({need / 2**30:.1f} GiB), over the "
+            f"dense: {n} images need a {n} x {n} float32 matrix and its mask, {need:,} bytes ({need / 2**30:.1f} GiB), over the "
             f"limit max_dense_bytes={max_dense_bytes:,}; use method='exact' (same removed set, bounded memory)"
         )
     D = features(x)
@@ -197,12 +197,14 @@ def _principal(D: torch.Tensor, rank: int) -> torch.Tensor:
     """Top-``rank`` eigenvectors (d, k) float64 of DᵀD, from at most 65,536 evenly spaced rows."""
     step = max(1, D.shape[0] // 65536)
     S = D[::step].double()
-    M = S.T @ S
-    # one thread: threaded LAPACK eigh of a 400 x 400 matrix takes seconds instead of 30 ms on a busy CPU
+    # one thread: threaded LAPACK on a small matrix takes seconds instead of milliseconds on a busy CPU
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        _, vecs = torch.linalg.eigh(M)
+        if S.shape[0] < S.shape[1]:  # few rows: right singular vectors of S are cheaper than eigh of SᵀS
+            _, _, vh = torch.linalg.svd(S, full_matrices=False)
+            return vh[:min(rank, vh.shape[0])].T.contiguous()
+        _, vecs = torch.linalg.eigh(S.T @ S)
     finally:
         torch.set_num_threads(threads)
     return vecs[:, -min(rank, D.shape[1]):].flip(1).contiguous()
