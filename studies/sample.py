@@ -184,8 +184,8 @@ def sample(
     y <- y - h_t·d_t + gamma_t·z_t; a seed stops once sigma_t <= sigma_L ("converged", the step is
     still applied, as in K24's code), when sigma_t > 2 ("diverged", no step) or after max_T steps
     ("max_T"). Stopped seeds are frozen and leave the batch. Output: y - net(y) per seed.
-    ``callback(info)`` is called after every step with ``t``, ``active`` (positions into ``seeds``),
-    ``y`` (the active chains) and ``sigma`` (their sigma_t).
+    ``callback(info)`` is called after every step with ``t``, ``active`` (positions into ``seeds`` of
+    the chains that took the step), ``y`` (those chains after it) and ``sigma`` (their sigma_t).
     """
     seeds = _check_seeds(seeds)
     shape = _check_shape(shape)
@@ -196,35 +196,27 @@ def sample(
     n = len(seeds)
 
     gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-    hashers = []
-    initial_hex = []
-    z0 = torch.empty((n, *shape), dtype=torch.float32)
-    for i, g in enumerate(gens):
-        z = torch.randn(shape, generator=g, dtype=torch.float32)
-        z0[i] = z
-        b = z.numpy().tobytes()
-        initial_hex.append(hashlib.sha256(b).hexdigest())
-        h = hashlib.sha256()
-        h.update(b)
-        hashers.append(h)  # running chain over z_0, z_1, ...
-    stream_hashers = [hashlib.sha256() for _ in seeds]
-    chains: list[list[bytes]] = [[] for _ in seeds]
+    z0 = torch.stack([torch.randn(shape, generator=g, dtype=torch.float32) for g in gens])
+    z0_np = z0.numpy()
+    initial_hex = [hashlib.sha256(z0_np[i].tobytes()).hexdigest() for i in range(n)]
+    chain_hashers = [hashlib.sha256(z0_np[i].tobytes()) for i in range(n)]  # running over z_0, z_1, ...
+    stream_hashers = [hashlib.sha256() for _ in range(n)]  # over z_1, z_2, ...
+    chains: list[list[bytes]] = [[] for _ in range(n)]
 
     y = (m.unsqueeze(0) + sigma_0 * z0).to(dev)
     final_y = torch.empty((n, *shape), dtype=torch.float32)
     steps = np.zeros(n, dtype=np.int64)
-    status: list[str | None] = [None] * n
-    traces: list[list[float]] = [[] for _ in seeds]
+    status = np.full(n, MAX_T, dtype=object)
+    trace_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (active, sigma_t) per step
     active = np.arange(n)
+    ones = (1,) * len(shape)
 
     with torch.no_grad():
         t = 0
         while active.size:
             t += 1
-            if t > max_T:
-                for j, i in enumerate(active):
-                    status[i] = MAX_T
-                    final_y[i] = y[j].cpu()
+            if t > max_T:  # status stays MAX_T
+                final_y[torch.from_numpy(active)] = y.cpu()
                 break
             h_t = step_size(h0, t)
             d = denoiser(y)
@@ -232,46 +224,49 @@ def sample(
                 raise InputError(f"denoiser returned shape {tuple(d.shape)} for input {tuple(y.shape)}")
             sigma = effective_noise_level(d)
             sig = sigma.cpu().numpy()
-            if not np.isfinite(sig).all():
-                sig = np.where(np.isfinite(sig), sig, np.inf)
-            for j, i in enumerate(active):
-                traces[i].append(float(sig[j]))
+            sig = np.where(np.isfinite(sig), sig, np.inf)  # NaN counts as diverged
+            trace_rows.append((active, sig))
+            steps[active] = t
             diverged = sig > DIVERGENCE_SIGMA
-            keep = ~diverged
-            z = torch.empty((int(keep.sum()), *shape), dtype=torch.float32)
-            for r, j in enumerate(np.flatnonzero(keep)):
-                i = active[j]
-                zi = torch.randn(shape, generator=gens[i], dtype=torch.float32)
-                z[r] = zi
-                b = zi.numpy().tobytes()
-                hashers[i].update(b)
+            if diverged.any():
+                status[active[diverged]] = DIVERGED
+                final_y[torch.from_numpy(active[diverged])] = y[torch.from_numpy(np.flatnonzero(diverged)).to(dev)].cpu()
+            keep = np.flatnonzero(~diverged)
+            if keep.size == 0:
+                break
+            # each seed's next draw from its own generator: independent of the batch around it
+            z = torch.stack([torch.randn(shape, generator=gens[i], dtype=torch.float32) for i in active[keep]])
+            z_np = z.numpy()
+            for r, i in enumerate(active[keep]):
+                b = z_np[r].tobytes()
+                chain_hashers[i].update(b)
                 stream_hashers[i].update(b)
-                chains[i].append(hashers[i].copy().digest())
-            gamma = noise_scale(sigma[keep], h_t, beta).to(torch.float32)
-            kj = torch.from_numpy(np.flatnonzero(keep)).to(dev)
-            y_new = y[kj] - h_t * d[kj] + gamma.view(-1, *([1] * len(shape))).to(dev) * z.to(dev)
-            for j in np.flatnonzero(diverged):
-                i = active[j]
-                status[i], steps[i] = DIVERGED, t
-                final_y[i] = y[j].cpu()
-            converged = sig[keep] <= sigma_L
-            for r, j in enumerate(np.flatnonzero(keep)):
-                i = active[j]
-                steps[i] = t
-                if converged[r]:
-                    status[i] = CONVERGED
-                    final_y[i] = y_new[r].cpu()
+                chains[i].append(chain_hashers[i].copy().digest())
+            if keep.size < active.size:
+                kj = torch.from_numpy(keep).to(dev)
+                y, d, sigma = y[kj], d[kj], sigma[torch.from_numpy(keep)]
+            gamma = noise_scale(sigma, h_t, beta).to(torch.float32).view(-1, *ones).to(dev)
+            y_new = y - h_t * d + gamma * z.to(dev)
             if callback is not None:
-                callback({"t": t, "active": active.copy(), "y": y, "sigma": sig.copy()})
-            still = ~converged
-            y = y_new[torch.from_numpy(np.flatnonzero(still)).to(dev)]
-            active = active[keep][still]
+                callback({"t": t, "active": active[keep], "y": y_new, "sigma": sig[keep]})
+            active = active[keep]
+            converged = sig[keep] <= sigma_L
+            if converged.any():
+                status[active[converged]] = CONVERGED
+                final_y[torch.from_numpy(active[converged])] = y_new[torch.from_numpy(np.flatnonzero(converged)).to(dev)].cpu()
+                still = np.flatnonzero(~converged)
+                y_new = y_new[torch.from_numpy(still).to(dev)]
+                active = active[still]
+            y = y_new
 
-        images = torch.empty((n, *shape), dtype=torch.float32)
-        # the final denoising step, in batches of chains that share nothing but the forward pass
+        # the final denoising step y - net(y) of every chain at its stop
         yf = final_y.to(dev)
-        images[:] = (yf - denoiser(yf)).cpu()
+        images = (yf - denoiser(yf)).cpu()
 
+    traces: list[list[float]] = [[] for _ in range(n)]
+    for act, sig in trace_rows:
+        for i, v in zip(act.tolist(), sig.tolist()):
+            traces[i].append(v)
     noise_hashes = tuple(
         NoiseHash(initial=initial_hex[i], stream=stream_hashers[i].hexdigest(), steps=len(chains[i])) for i in range(n)
     )
@@ -280,7 +275,7 @@ def sample(
         seeds=seeds,
         images=images,
         steps=steps,
-        status=tuple(s if s is not None else MAX_T for s in status),
+        status=tuple(str(x) for x in status),
         sigma_trace=[np.asarray(tr) for tr in traces],
         noise_hashes=noise_hashes,
         noise_chain=chain_arrays,

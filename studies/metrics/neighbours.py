@@ -47,39 +47,59 @@ def _rows(x: Any, name: str) -> tuple[Any, int, int]:
     return x, int(x.shape[0]), int(math.prod(x.shape[1:]))
 
 
-def _block(x: Any, lo: int, hi: int, dtype: torch.dtype, name: str) -> torch.Tensor:
+def _block(x: Any, lo: int, hi: int, dtype: torch.dtype) -> torch.Tensor:
     b = x[lo:hi]
     t = b if torch.is_tensor(b) else torch.from_numpy(np.ascontiguousarray(b))
-    t = t.reshape(hi - lo, -1).to(dtype)
-    if not torch.isfinite(t).all():
-        bad = lo + int(torch.nonzero(~torch.isfinite(t).all(dim=1))[0, 0])
-        raise InputError(f"{name} row {bad} contains NaN or infinite values")
-    return t
+    return t.reshape(hi - lo, -1).to(dtype)
 
 
-def _prepare(rows: torch.Tensor, metric: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    if metric == L2:
-        return rows, (rows * rows).sum(dim=1)
-    return unit_rows(rows, center=metric == CORRELATION, floor=ZERO_NORM_FLOOR), None
+def _refuse_nonfinite(rows: torch.Tensor, check: torch.Tensor, lo: int, name: str) -> None:
+    """``check`` is a per-row reduction (mean or norm): NaN/inf anywhere in a row makes it non-finite,
+    so one cheap test covers the block; the elementwise search runs only to name the row."""
+    if not torch.isfinite(check).all():
+        bad = torch.nonzero(~torch.isfinite(rows).all(dim=1)).flatten()
+        row = lo + int(bad[0]) if bad.numel() else lo + int(torch.nonzero(~torch.isfinite(check)).flatten()[0])
+        raise InputError(f"{name} row {row} contains NaN or infinite values (or values too large to sum)")
+
+
+def _row_scale(rows: torch.Tensor, metric: str, lo: int, name: str) -> torch.Tensor:
+    """Per row: the norm a score is divided by (centred for correlation), or ||t||² for L2. No copy
+    of the rows is made: centring is not needed on the training side because the queries are
+    centred, and q_c·t = q_c·(t - mean(t)) when q_c sums to zero."""
+    if metric == CORRELATION:
+        # ||t - mean||² = ||t||² - D·mean²: two fast reductions instead of a centred copy; the
+        # cancellation error only touches near-constant rows and the exact rescoring undoes it
+        d = rows.shape[1]
+        mean = rows.sum(dim=1, dtype=torch.float64) / d
+        sq = torch.linalg.vector_norm(rows, dim=1, dtype=torch.float64) ** 2
+        _refuse_nonfinite(rows, sq + mean, lo, name)
+        norm = (sq - d * mean * mean).clamp_min(0).sqrt().to(rows.dtype)
+    else:
+        norm = torch.linalg.vector_norm(rows, dim=1)
+        _refuse_nonfinite(rows, norm, lo, name)
+        if metric == L2:
+            return norm * norm
+    return torch.where(norm == 0, torch.full_like(norm, ZERO_NORM_FLOOR), norm)
 
 
 def _block_topk(s: torch.Tensor, kk: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-kk of each row of s (larger first); where values tie across the cut, the lower column
     wins (torch.topk alone may pick any of the tied ones)."""
-    vals, idx = torch.topk(s, kk, dim=1, sorted=True)
-    ambiguous = (s >= vals[:, -1:]).sum(dim=1) > kk
-    if ambiguous.any():
-        rows = torch.nonzero(ambiguous).flatten()
-        v, i = torch.sort(s[rows], dim=1, descending=True, stable=True)
-        vals[rows], idx[rows] = v[:, :kk], i[:, :kk]
+    extra = 1 if s.shape[1] > kk else 0
+    vals, idx = torch.topk(s, kk + extra, dim=1, sorted=True)
+    if extra:
+        ambiguous = vals[:, kk - 1] == vals[:, kk]
+        vals, idx = vals[:, :kk], idx[:, :kk]
+        if ambiguous.any():
+            rows = torch.nonzero(ambiguous).flatten()
+            v, i = torch.sort(s[rows], dim=1, descending=True, stable=True)
+            vals[rows], idx[rows] = v[:, :kk], i[:, :kk]
     return vals, idx
 
 
-def _sort_by_score_then_index(vals: torch.Tensor, idx: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    order = torch.argsort(idx, dim=1, stable=True)
-    vals, idx = vals.gather(1, order), idx.gather(1, order)
-    order = torch.argsort(vals, dim=1, descending=True, stable=True)
-    return vals.gather(1, order)[:, :k], idx.gather(1, order)[:, :k]
+def _sort_by_score_then_index(vals: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((idx, -vals), axis=-1)[:, :k]
+    return np.take_along_axis(vals, order, 1), np.take_along_axis(idx, order, 1)
 
 
 def _exact_scores(q: torch.Tensor, cand: torch.Tensor, metric: str) -> torch.Tensor:
@@ -121,37 +141,46 @@ def topk(
     dtype = torch.float64 if wide else torch.float32
     item = 8 if wide else 4
 
-    q_all = _block(q_arr, 0, n_q, torch.float64, "queries")
-    q_prep, q_sq = _prepare(q_all.to(dtype), metric)
-    # per training row of a block: its scores and mask against every query, and ~4 copies of the row
-    b = int(max(kk, min(n_t, max_bytes // max(1, (2 * n_q + 4 * d_t) * item))))
-    best_v = torch.empty((n_q, 0), dtype=dtype)
-    best_i = torch.empty((n_q, 0), dtype=torch.int64)
+    q_all = _block(q_arr, 0, n_q, torch.float64)
+    if not torch.isfinite(q_all).all():
+        raise InputError(f"queries row {int(torch.nonzero(~torch.isfinite(q_all).all(dim=1))[0, 0])} contains NaN or infinite values")
+    if metric == L2:
+        q_prep, q_sq = q_all.to(dtype), (q_all * q_all).sum(dim=1).to(dtype)
+    else:
+        q_prep, q_sq = unit_rows(q_all, center=metric == CORRELATION).to(dtype), None
+    # per training row of a block: its column of scores against every query (plus topk's
+    # transient) and, when the dtype changes, one converted copy of the row
+    b = int(max(kk + 1, min(n_t, max_bytes // max(1, (2 * n_q + 2 * d_t) * item))))
+    best_v = np.empty((n_q, 0), dtype=np.float64)
+    best_i = np.empty((n_q, 0), dtype=np.int64)
     for lo in range(0, n_t, b):
         hi = min(n_t, lo + b)
-        t_prep, t_sq = _prepare(_block(t_arr, lo, hi, dtype, "training set"), metric)
-        s = q_prep @ t_prep.T
+        rows = _block(t_arr, lo, hi, dtype)
+        scale = _row_scale(rows, metric, lo, "training set")
+        s = q_prep @ rows.T
         if metric == L2:  # -||q - t||² so that larger is nearer everywhere
-            s.mul_(2).sub_(q_sq.unsqueeze(1)).sub_(t_sq.unsqueeze(0))
+            s.mul_(2).sub_(q_sq.unsqueeze(1)).sub_(scale.unsqueeze(0))
+        else:
+            s.div_(scale.unsqueeze(0))
         v, i = _block_topk(s, min(kk, hi - lo))
-        del s
-        best_v, best_i = _sort_by_score_then_index(torch.cat([best_v, v], 1), torch.cat([best_i, i + lo], 1), kk)
+        del s, rows
+        best_v, best_i = _sort_by_score_then_index(
+            np.concatenate([best_v, v.numpy().astype(np.float64)], 1), np.concatenate([best_i, i.numpy() + lo], 1), kk
+        )
 
     # rescore the candidates exactly, a few queries at a time to bound the gathered copy
-    out_v = torch.empty((n_q, k), dtype=torch.float64)
-    out_i = torch.empty((n_q, k), dtype=torch.int64)
-    chunk = max(1, max_bytes // max(1, kk * d_t * 8 * 2))
+    out_v = np.empty((n_q, k), dtype=np.float64)
+    out_i = np.empty((n_q, k), dtype=np.int64)
+    chunk = max(1, max_bytes // max(1, kk * d_t * 8 * 3))
     for lo in range(0, n_q, chunk):
         hi = min(n_q, lo + chunk)
         idx = best_i[lo:hi]
-        uniq, inverse = torch.unique(idx, return_inverse=True)
-        rows = t_arr[uniq.numpy()] if not torch.is_tensor(t_arr) else t_arr[uniq]
-        rows = torch.as_tensor(np.asarray(rows) if not torch.is_tensor(rows) else rows).reshape(len(uniq), -1).to(torch.float64)
-        cand = rows[inverse]
-        v, i = _sort_by_score_then_index(_exact_scores(q_all[lo:hi], cand, metric), idx, k)
-        out_v[lo:hi], out_i[lo:hi] = v, i
-    scores = -out_v if metric == L2 else out_v
-    return TopK(indices=out_i.numpy(), scores=scores.numpy(), metric=metric)
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        rows = t_arr[torch.from_numpy(uniq)] if torch.is_tensor(t_arr) else torch.from_numpy(np.asarray(t_arr[uniq]))
+        cand = rows.reshape(len(uniq), -1).to(torch.float64)[torch.from_numpy(inverse.reshape(idx.shape))]
+        exact = _exact_scores(q_all[lo:hi], cand, metric).numpy()
+        out_v[lo:hi], out_i[lo:hi] = _sort_by_score_then_index(exact, idx, k)
+    return TopK(indices=out_i, scores=-out_v if metric == L2 else out_v, metric=metric)
 
 
 def nearest_similarity(samples: Any, train: Any, *, metric: str = CORRELATION, max_bytes: int = DEFAULT_MAX_BYTES) -> TopK:
