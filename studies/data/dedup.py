@@ -18,6 +18,7 @@ variants reproduce the published listings, so they threshold the float32 product
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -42,7 +43,10 @@ def _as_images(images, name: str = "images", min_n: int = 2) -> torch.Tensor:
     if isinstance(images, np.ndarray):
         if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
             raise InputError(f"{name}: dtype {images.dtype} is not a real number type")
-        x = torch.from_numpy(np.ascontiguousarray(images))
+        with warnings.catch_warnings():
+            # read-only (memory-mapped) input is fine: nothing here writes into it
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            x = torch.from_numpy(np.ascontiguousarray(images))
     elif isinstance(images, torch.Tensor):
         if images.is_complex() or images.dtype == torch.bool:
             raise InputError(f"{name}: dtype {images.dtype} is not a real number type")
