@@ -68,6 +68,17 @@ class SampleResult:
         """Number of seeds per stop status (all statuses listed, zeros included)."""
         return {s: sum(1 for x in self.status if x == s) for s in STATUSES}
 
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the images and the per-step chain, for an artifact or a report."""
+        return {
+            "seeds": list(self.seeds),
+            "steps": self.steps.tolist(),
+            "status": list(self.status),
+            "counts": self.counts(),
+            "noise_hashes": [{"initial": h.initial, "stream": h.stream, "steps": h.steps} for h in self.noise_hashes],
+            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.options.items()},
+        }
+
     def chain_digest(self, i: int, t: int) -> str:
         """Running noise digest of seed ``i`` after step ``t`` (t = 0: the initial noise only)."""
         if t == 0:
@@ -85,6 +96,10 @@ class PairResult:
     start: str  # START_COMMON or START_OWN
     start_detail: str  # how the start means were chosen, for the report
     validated: bool  # True once validate_same_noise passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seeds": list(self.seeds), "start": self.start, "start_detail": self.start_detail,
+                "validated": self.validated, "a": self.a.to_dict(), "b": self.b.to_dict()}
 
 
 def step_size(h0: float, t: int) -> float:
@@ -337,10 +352,16 @@ def same_noise_pair(
     ``start="common"``: both chains start from one mean image — ``mean`` if given, else the average
     of ``mean_a`` and ``mean_b``. ``start="own"``: A starts from ``mean_a`` and B from ``mean_b``
     (each group's training mean, as T25 did). ``config_a``/``config_b`` (e.g. the models' ModelConfig
-    and resolution) must be equal when given: a comparison across architectures is refused.
+    and resolution) must be equal when given, and so must the networks' own ``.cfg`` (a UNet's
+    ModelConfig): a comparison across architectures or resolutions is refused.
     """
     if start not in (START_COMMON, START_OWN):
         raise InputError(f"start must be {START_COMMON!r} or {START_OWN!r}, got {start!r}")
+    # a UNet carries its ModelConfig: compare it even when the caller gave none
+    if config_a is None and config_b is None:
+        cfg_a, cfg_b = getattr(den_a, "cfg", None), getattr(den_b, "cfg", None)
+        if cfg_a is not None and cfg_b is not None and cfg_a != cfg_b:
+            raise InputError(f"models A and B have different configs: {cfg_a!r} vs {cfg_b!r}")
     if (config_a is None) != (config_b is None):
         raise InputError("give the configs of both models or of neither")
     if config_a is not None and config_a != config_b:

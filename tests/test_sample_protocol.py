@@ -115,3 +115,45 @@ def test_bad_pairs_are_refused(change, match):
     seeds = args.pop("seeds")
     with pytest.raises(InputError, match=match):
         same_noise_pair(EmpiricalDenoiser(xa), EmpiricalDenoiser(xb), seeds, **args)
+
+
+def test_unet_pair_same_noise_and_config_check():
+    from studies.model.unet import UNet
+
+    xa, xb = _groups()
+    shape16 = (1, 16, 16)
+    xa16 = torch.nn.functional.interpolate(xa, size=(16, 16))
+    xb16 = torch.nn.functional.interpolate(xb, size=(16, 16))
+
+    class Wrapped(torch.nn.Module):
+        # an exact denoiser plus a small real UNet in eval mode: long chains through real conv/norm layers
+        def __init__(self, x, cfg):
+            super().__init__()
+            torch.manual_seed(0)
+            self.exact, self.unet, self.cfg = EmpiricalDenoiser(x), UNet(cfg), cfg
+            self.eval()
+
+        def forward(self, y):
+            return self.exact(y) + 0.02 * torch.tanh(self.unet(y))
+
+    cfg = ModelConfig(blocks=2, width=4, channels=1)
+    pair = same_noise_pair(Wrapped(xa16, cfg), Wrapped(xb16, cfg), [0, 1, 2], shape=shape16, start=START_COMMON, mean=0.5, **OPTS)
+    assert pair.validated and pair.a.steps.min() > 1
+    one = sample(Wrapped(xa16, cfg), [1], shape=shape16, mean=0.5, **OPTS)
+    assert one.noise_hashes[0] == pair.a.noise_hashes[1] and one.steps[0] == pair.a.steps[1]
+    torch.testing.assert_close(one.images[0], pair.a.images[1], rtol=0, atol=1e-5)
+    with pytest.raises(InputError, match="different configs"):
+        same_noise_pair(
+            Wrapped(xa16, cfg), Wrapped(xb16, ModelConfig(blocks=2, width=8, channels=1)), [0], shape=shape16, start=START_COMMON, mean=0.5, **OPTS
+        )
+
+
+def test_pair_record_is_json_ready():
+    import json
+
+    xa, xb = _groups()
+    pair = same_noise_pair(EmpiricalDenoiser(xa), EmpiricalDenoiser(xb), [0, 1], shape=SHAPE, start=START_COMMON, mean=0.5, **OPTS)
+    d = json.loads(json.dumps(pair.to_dict()))
+    assert d["start"] == START_COMMON and d["validated"] is True
+    assert d["a"]["noise_hashes"][0]["initial"] == d["b"]["noise_hashes"][0]["initial"]
+    assert d["a"]["options"]["start"] == START_COMMON and d["a"]["counts"]["converged"] == 2
