@@ -42,7 +42,7 @@ def facelike(n: int, *, res: int = 20, channels: int = 1, identities: int | None
         cy = (0.04 * p[:, 1])[:, None]
         X, Y = xx[None, :] - cx, yy[None, :] - cy
         ax, ay = (0.30 + 0.02 * sh[:, 0])[:, None], (0.40 + 0.02 * sh[:, 1])[:, None]
-        head = 1 / (1 + np.exp(((X / ax) ** 2 + (Y / ay) ** 2 - 1) * 12))
+        head = 1 / (1 + np.exp(np.minimum(((X / ax) ** 2 + (Y / ay) ** 2 - 1) * 12, 60)))
         ey = (-0.08 + 0.01 * sh[:, 2])[:, None]
         eyes = np.exp(-(((np.abs(X) - 0.12) ** 2) + (Y - ey) ** 2) / 0.004)
         mouth_w = (0.08 + 0.02 * p[:, 2])[:, None]
