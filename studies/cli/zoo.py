@@ -1,0 +1,59 @@
+"""``memgen zoo build``: train the models of a profile that are not in the zoo yet."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("zoo", help="trained denoisers: build the missing models of a profile, list them")
+    sub = parser.add_subparsers(dest="zoo_command", metavar="ACTION")
+    sub.required = True
+    b = sub.add_parser("build", help="train the missing models of a profile (or list them with --dry-run)")
+    b.add_argument("--profile", required=True, help="profile name (smoke, celeba40, celeba80)")
+    b.add_argument("--protocol", action="append", default=None, help="protocol to build (repeatable; default: all of the profile)")
+    b.add_argument("--executor", choices=("local", "slurm"), default="local", help="local processes, or one Slurm job per model via submitit")
+    b.add_argument("--workers", type=int, default=1, help="local: parallel processes of one thread each (default 1: in this process)")
+    b.add_argument("--dry-run", action="store_true", help="list the models with their estimated cost; train nothing")
+    b.add_argument("--json", action="store_true", help="--dry-run: print JSON")
+    b.add_argument("--root", type=Path, default=None, help="zoo folder (default: $MEMGEN_CACHE/zoo)")
+    b.add_argument("--celeba", type=Path, default=None, help="real CelebA folder (profiles on real images)")
+    b.add_argument("--slurm-partition", default=None)
+    b.add_argument("--slurm-gpus", type=int, default=0, help="GPUs per job")
+    b.add_argument("--slurm-cpus", type=int, default=1, help="CPUs per job")
+    b.add_argument("--slurm-timeout-min", type=int, default=24 * 60)
+    b.add_argument("--submitit-cluster", default=None, help=argparse.SUPPRESS)  # "local": run the jobs here (tests)
+    b.set_defaults(func=_build)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from ..profiles import get_profile
+    from ..zoo import Zoo, build_missing, missing_specs
+
+    prof = get_profile(args.profile)
+    zoo = Zoo(args.root, celeba_dir=args.celeba)
+    if args.dry_run:
+        rows = zoo.plan(prof, args.protocol, with_status=prof.data.source == "synthetic" or args.celeba is not None)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        print(f"{'model':<36} {'N':>7} {'copies':>6} {'steps':>9} {'PFLOP':>9} {'CPU-s':>10} {'GPU-h':>8}  status")
+        for r in rows:
+            print(f"{r['model']:<36} {r['n']:>7} {r['copies']:>6} {r['steps']:>9} {r['flops'] / 1e15:>9.3f} {r['cpu_seconds']:>10.0f} {r['gpu_hours']:>8.3f}  {r['status']}")
+        todo = [r for r in rows if r["status"] != "built"]
+        print(f"{len(rows)} models, {len(todo)} to build: {sum(r['cpu_seconds'] for r in todo):.0f} CPU-s (one core) "
+              f"or {sum(r['gpu_hours'] for r in todo):.2f} GPU-h (estimates; parameters {rows[0]['parameters'] if rows else 0:,})")
+        return 0
+    specs = missing_specs(zoo, prof, args.protocol)
+    print(f"{len(specs)} model(s) to build in {zoo.root}")
+    slurm = {"cpus_per_task": args.slurm_cpus, "timeout_min": args.slurm_timeout_min}
+    if args.slurm_partition:
+        slurm["slurm_partition"] = args.slurm_partition
+    if args.slurm_gpus:
+        slurm["gpus_per_node"] = args.slurm_gpus
+    done = build_missing(zoo, specs, executor=args.executor, workers=args.workers, cluster=args.submitit_cluster, slurm=slurm, profiles={prof.name: prof})
+    for path in done:
+        print(path)
+    return 0

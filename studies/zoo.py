@@ -1,0 +1,368 @@
+"""The model zoo: trained denoisers addressed by content, built on demand, shared by every process.
+
+A model's address is the hash of what decides its weights: the dataset (manifest config hash and
+tensor SHA-256), the split (its config, the dataset order, N and the indices of the group), the
+group, the model and training configs and ``TRAINING_MATH_VERSION``. The profile's name is not part
+of it, so two profiles with the same settings share models. A model lives in
+``<root>/<address>/`` (``model.safetensors`` + ``model.json`` from ``studies.train``, and
+``entry.json`` naming what it is); it is trained under a file lock, so two processes asking for the
+same model train it once and the second loads it. The cache directory is the only shared state,
+which is what lets ``memgen zoo build --executor slurm`` hand one model to each job of an array."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from filelock import FileLock
+
+from .cache import atomic_write_json, cache_root
+from .config import ModelConfig, Profile, config_hash, to_dict
+from .errors import ArtifactError, InputError
+from .model.checkpoint import load_checkpoint
+from .model.unet import UNet, count_parameters
+from .profiles import get_profile
+from .train import MODEL_FILE, TRAINING_MATH_VERSION, steps_per_epoch, train
+
+log = logging.getLogger("memgen.zoo")
+
+GROUPS = ("A", "B")
+ENTRY_FILE = "entry.json"
+
+# throughput used by --dry-run cost estimates: sustained training FLOP/s of one CPU core (measured on
+# the smoke UNet on the shared 2-core dev box, see benchmarks/RESULTS.md) and of one H200 in bf16
+# at the 35% model-FLOP utilisation the issue targets (989 TFLOP/s dense bf16 peak)
+CPU_FLOPS_PER_CORE = 2.0e10
+GPU_FLOPS = 0.35 * 989e12
+
+
+def _profile(profile: Union[str, Profile]) -> Profile:
+    return get_profile(profile) if isinstance(profile, str) else profile
+
+
+def _group(group: str) -> str:
+    g = str(group).upper()
+    if g not in GROUPS:
+        raise InputError(f"group must be 'A' or 'B', got {group!r}")
+    return g
+
+
+def forward_macs(cfg: ModelConfig, resolution: int) -> int:
+    """Multiply-accumulates of one forward pass on one image (convolutions only)."""
+    B, K, C, k = cfg.blocks, cfg.width, cfg.channels, cfg.kernel
+    kk, total, side = k * k, 0, resolution
+    total += (C * K + K * K) * kk * side**2
+    for b in range(1, B):
+        side //= 2
+        cin, c = K * 2 ** (b - 1), K * 2**b
+        total += (cin * c + c * c) * kk * side**2
+    side //= 2
+    c_mid = K * 2**B
+    total += (c_mid // 2 * c_mid + c_mid * c_mid) * kk * side**2
+    for b in range(B - 1, -1, -1):
+        c, s = K * 2**b, resolution // 2**b
+        total += 2 * c * c * 4 * (s // 2) ** 2  # transposed conv: each input pixel feeds a 2x2 patch
+        total += (2 * c * c + (c * C if b == 0 else c * c)) * kk * s**2
+    return total
+
+
+def training_flops(cfg: ModelConfig, resolution: int, samples: int) -> float:
+    """FLOPs of training on ``samples`` images: forward + backward ~ 3 forward passes, 2 FLOPs a MAC."""
+    return 6.0 * forward_macs(cfg, resolution) * samples
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a profile's plan: protocol (grid name), group and requested N."""
+
+    profile: str
+    protocol: str
+    group: str
+    n: int
+
+    def label(self) -> str:
+        return f"{self.profile}/{self.protocol}/{self.group}/N{self.n}"
+
+
+@dataclass
+class TrainedModel:
+    """A trained denoiser with what it was trained on."""
+
+    net: UNet  # eval mode, CPU
+    config: dict  # model, training, split configs and exposure
+    train_indices: np.ndarray  # positions in the dataset order of the model's N training images
+    test_indices: np.ndarray  # the other group's images (its held-out set)
+    dataset: Any  # studies.data.dataset.Dataset
+    log: list[dict]
+    key: str
+    path: Path
+    protocol: str
+    group: str
+    n: int
+    split: Any = field(repr=False, default=None)
+
+    @cached_property
+    def train_images(self) -> torch.Tensor:
+        return self.dataset.images[torch.from_numpy(self.train_indices)]
+
+    @cached_property
+    def test_images(self) -> torch.Tensor:
+        return self.dataset.images[torch.from_numpy(self.test_indices)]
+
+    @property
+    def info(self) -> dict:
+        return self.config
+
+
+class Zoo:
+    """Trained models under ``root`` (default ``cache_root()/zoo``)."""
+
+    def __init__(self, root: Optional[str | os.PathLike] = None, *, celeba_dir: Optional[str | os.PathLike] = None,
+                 progress: Optional[bool] = None):
+        self.root = Path(root) if root is not None else cache_root() / "zoo"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.celeba_dir = celeba_dir
+        self.progress = progress
+        self._datasets: dict[str, Any] = {}
+        self._meta: dict[str, Any] = {}
+        self.trained = 0  # models this instance trained (not loaded): what the lock tests count
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def dataset(self, profile: Union[str, Profile]):
+        prof = _profile(profile)
+        key = config_hash(prof.data)
+        if key not in self._datasets:
+            from .data.dataset import build_dataset
+
+            celeba = self.celeba_dir if prof.data.source == "celeba" else None
+            if prof.data.source == "celeba" and celeba is None:
+                raise InputError(f"profile {prof.name} trains on real CelebA images: pass the folder (--celeba DIR or Zoo(celeba_dir=...))")
+            self._datasets[key] = build_dataset(prof.data, celeba)
+        return self._datasets[key]
+
+    def split(self, profile: Union[str, Profile], protocol: str, n: int):
+        """The split of ``protocol`` at N (refused, not capped, when the data has fewer images)."""
+        from .data.splits import make_split
+
+        prof = _profile(profile)
+        grid = prof.protocol(protocol)
+        ds = self.dataset(prof)
+        meta = None
+        if grid.split.protocol != "random":
+            key = str(ds.meta_dir)
+            if key not in self._meta:
+                from .data.celeba import read_metadata
+
+                self._meta[key] = read_metadata(ds.meta_dir)
+            meta = self._meta[key]
+        return make_split(grid.split, n, names=ds.names, meta=meta, strict=True)
+
+    def address(self, profile: Union[str, Profile], protocol: str, group: str, n: int) -> str:
+        return self._address(_profile(profile), self.split(profile, protocol, n), _group(group))
+
+    def _address(self, prof: Profile, split, group: str) -> str:
+        ds = self.dataset(prof)
+        idx = split.a if group == "A" else split.b
+        return config_hash(
+            {
+                "dataset": {"config_hash": ds.manifest.get("config_hash"), "sha256": ds.manifest.get("sha256")},
+                "split": to_dict(split.config),
+                "order_sha256": split.order_sha256,
+                "n": split.n,
+                "group": group,
+                "indices_sha256": hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64).tobytes()).hexdigest(),
+                "model": prof.model,
+                "train": prof.train,
+                "training_math_version": TRAINING_MATH_VERSION,
+            },
+            length=24,
+        )
+
+    # -- models ---------------------------------------------------------------------------------
+
+    def path(self, profile, protocol: str, group: str, n: int) -> Path:
+        return self.root / self.address(profile, protocol, group, n)
+
+    def has(self, profile, protocol: str, group: str, n: int) -> bool:
+        return _complete(self.path(profile, protocol, group, n))
+
+    def get(self, profile: Union[str, Profile], protocol: str, group: str, n: int, *, build: bool = True) -> TrainedModel:
+        """The trained model of (protocol, group, N) in ``profile``; trained on a miss (under a
+        file lock) unless ``build=False``, which raises ArtifactError instead."""
+        prof = _profile(profile)
+        group = _group(group)
+        split = self.split(prof, protocol, n)
+        key = self._address(prof, split, group)
+        folder = self.root / key
+        if not _complete(folder):
+            if not build:
+                raise ArtifactError(f"zoo {self.root}: model {prof.name}/{protocol}/{group}/N{n} ({key}) is not built; run memgen zoo build --profile {prof.name}")
+            self._train(prof, protocol, split, group, folder)
+        return self._load(prof, protocol, split, group, folder)
+
+    def build(self, spec: ModelSpec, *, profile: Optional[Profile] = None) -> Path:
+        """Train ``spec`` if missing; returns its folder. ``profile`` overrides the registry lookup
+        of ``spec.profile`` (a profile not registered in this process)."""
+        prof = profile or _profile(spec.profile)
+        group = _group(spec.group)
+        split = self.split(prof, spec.protocol, spec.n)
+        folder = self.root / self._address(prof, split, group)
+        if not _complete(folder):
+            self._train(prof, spec.protocol, split, group, folder)
+        return folder
+
+    def _train(self, prof: Profile, protocol: str, split, group: str, folder: Path) -> None:
+        ds = self.dataset(prof)
+        with FileLock(str(folder) + ".lock"):
+            if _complete(folder):  # another process trained it while we waited
+                return
+            self.trained += 1
+            tr, te = (split.a, split.b) if group == "A" else (split.b, split.a)
+            exp = split.exposure_a if group == "A" else split.exposure_b
+            log.info("zoo: training %s/%s/%s/N%d into %s", prof.name, protocol, group, split.n, folder)
+            train(
+                ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model, prof.train,
+                n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress,
+            )
+            atomic_write_json(folder / ENTRY_FILE, {
+                "profile": prof.name, "protocol": protocol, "group": group, "n": split.n,
+                "n_requested": split.n_requested, "split": split.to_dict() if split.n <= 20000 else {"config": to_dict(split.config)},
+                "dataset": ds.manifest.get("config_hash"), "address": folder.name,
+            })
+
+    def _load(self, prof: Profile, protocol: str, split, group: str, folder: Path) -> TrainedModel:
+        try:
+            net = load_checkpoint(folder / MODEL_FILE, prof.model)
+        except ArtifactError:
+            # a corrupt entry is rebuilt, never used
+            with FileLock(str(folder) + ".lock"):
+                shutil.rmtree(folder, ignore_errors=True)
+            self._train(prof, protocol, split, group, folder)
+            net = load_checkpoint(folder / MODEL_FILE, prof.model)
+        info = json.loads((folder / "model.json").read_text("utf-8"))
+        from .train import LOG_FILE
+
+        rows = [json.loads(line) for line in (folder / LOG_FILE).read_text("utf-8").splitlines() if line.strip()]
+        tr, te = (split.a, split.b) if group == "A" else (split.b, split.a)
+        config = {k: info[k] for k in ("model_config", "train_config", "exposure", "training_math_version", "steps", "seconds") if k in info}
+        config["split"] = to_dict(split.config)
+        return TrainedModel(net=net, config=config, train_indices=np.asarray(tr), test_indices=np.asarray(te),
+                            dataset=self.dataset(prof), log=rows, key=folder.name, path=folder, protocol=protocol,
+                            group=group, n=split.n, split=split)
+
+    # -- planning -------------------------------------------------------------------------------
+
+    def specs(self, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None) -> list[ModelSpec]:
+        prof = _profile(profile)
+        names = list(protocols) if protocols else [p.name for p in prof.protocols]
+        out = []
+        for name in names:
+            grid = prof.protocol(name)
+            out += [ModelSpec(prof.name, name, g, n) for n in grid.n_grid for g in GROUPS]
+        return out
+
+    def plan(self, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None, *, with_status: bool = True) -> list[dict]:
+        """Each model of the profile with its cost estimate and whether it is built. Without the
+        data (real CelebA not given) N is taken as requested and the status is unknown."""
+        from .data.splits import exposure
+
+        prof = _profile(profile)
+        rows = []
+        for spec in self.specs(prof, protocols):
+            grid = prof.protocol(spec.protocol)
+            status, n = "unknown", spec.n
+            if with_status:
+                try:
+                    split = self.split(prof, spec.protocol, spec.n)
+                    n = split.n
+                    status = "built" if _complete(self.root / self._address(prof, split, spec.group)) else "missing"
+                except InputError as exc:
+                    status = f"unavailable ({exc})" if "celeba" not in str(exc).lower() else "unknown (no data)"
+            exp = exposure(n, grid.split.n_total, grid.split.exposure)
+            steps = prof.train.epochs * steps_per_epoch(exp.samples, prof.train.batch_size)
+            samples = prof.train.epochs * exp.samples
+            flops = training_flops(prof.model, prof.data.resolution, samples)
+            rows.append({
+                "model": spec.label(), "protocol": spec.protocol, "group": spec.group, "n": n, "copies": exp.copies,
+                "steps": steps, "samples": samples, "flops": flops, "cpu_seconds": flops / CPU_FLOPS_PER_CORE,
+                "gpu_hours": flops / GPU_FLOPS / 3600.0, "status": status, "parameters": count_parameters(prof.model),
+            })
+        return rows
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / MODEL_FILE).is_file() and (folder / "model.json").is_file() and (folder / ENTRY_FILE).is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# executors
+
+
+def build_one(root: str, celeba_dir: Optional[str], profile: Union[str, Profile], protocol: str, group: str, n: int,
+              threads: int = 1) -> str:
+    """Train one model in this process (the unit of work of the pool and of each Slurm job). The
+    profile travels as the object itself, so a job needs no registry entry of its own."""
+    if threads:
+        torch.set_num_threads(threads)
+    zoo = Zoo(root, celeba_dir=celeba_dir, progress=False)
+    return str(zoo.build(ModelSpec(_profile(profile).name, protocol, group, n), profile=_profile(profile)))
+
+
+def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "local", workers: int = 1,
+                  cluster: Optional[str] = None, slurm: Optional[dict] = None, folder: Optional[Path] = None,
+                  profiles: Optional[dict[str, Profile]] = None) -> list[str]:
+    """Train the models of ``specs`` not yet in ``zoo``; returns their folders.
+
+    ``local``: in this process (workers = 1) or a pool of ``workers`` processes of one thread each.
+    ``slurm``: one submitit job per model, submitted as a job array; ``cluster`` is submitit's
+    (None = detect, "local" = subprocesses on this machine, used in tests)."""
+    specs = list(specs)
+    if not specs:
+        return []
+    root, celeba = str(zoo.root), (str(zoo.celeba_dir) if zoo.celeba_dir else None)
+    profiles = profiles or {}
+    args = [(root, celeba, profiles.get(s.profile) or get_profile(s.profile), s.protocol, s.group, s.n) for s in specs]
+    if executor == "local":
+        if workers < 1:
+            raise InputError(f"--workers must be >= 1, got {workers}")
+        if workers == 1:
+            return [str(zoo.build(s, profile=a[2])) for s, a in zip(specs, args)]
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(build_one, *a, 1) for a in args]
+            return [f.result() for f in futures]
+    if executor == "slurm":
+        import submitit
+
+        folder = Path(folder) if folder is not None else zoo.root / "submitit"
+        ex = submitit.AutoExecutor(folder=str(folder / "%j"), cluster=cluster)
+        params = {"timeout_min": 60 * 24, "cpus_per_task": 1, "name": "memgen-zoo"}
+        params.update(slurm or {})
+        ex.update_parameters(**params)
+        cols = list(zip(*[a + (params.get("cpus_per_task", 1),) for a in args]))
+        jobs = ex.map_array(build_one, *cols)
+        log.info("zoo: submitted %d jobs (%s)", len(jobs), ", ".join(j.job_id for j in jobs[:5]))
+        return [j.result() for j in jobs]
+    raise InputError(f"executor must be 'local' or 'slurm', got {executor!r}")
+
+
+def missing_specs(zoo: Zoo, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None) -> list[ModelSpec]:
+    prof = _profile(profile)
+    out = []
+    for spec in zoo.specs(prof, protocols):
+        if not zoo.has(prof, spec.protocol, spec.group, spec.n):
+            out.append(spec)
+    return out
