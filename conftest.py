@@ -2,4 +2,5 @@
 
 pytest_plugins: list[str] = [
     "studies.claims.plugin",
+    "fixtures.zoo",
 ]
