@@ -109,6 +109,31 @@ def schedule_indices(n: int, n_total: int, mode: str, seed: int) -> tuple[np.nda
     return exp.schedule(seed), exp.to_dict()
 
 
+def memory_format_for(cfg: TrainConfig, device: torch.device) -> torch.memory_format:
+    """channels_last on CUDA when asked; always on the CPU, where oneDNN's convolutions of these
+    narrow layers run faster in NHWC (benchmarks/RESULTS.md). Layout changes rounding, not math."""
+    if device.type == "cpu" or cfg.channels_last:
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def train_step(net: UNet, opt: torch.optim.Optimizer, x: torch.Tensor, g_noise: torch.Generator, schedule: str, *,
+               memory_format: torch.memory_format = torch.contiguous_format, autocast: bool = False) -> torch.Tensor:
+    """One Adam step on the batch ``x``: sigma per image, noise in one draw, y = x + sigma·z, loss
+    on the predicted noise. Returns the loss as a device tensor (no host sync)."""
+    b = x.shape[0]
+    sigma = sample_sigma(torch.rand(b, generator=g_noise, device=x.device), schedule)
+    noise = sigma.view(b, 1, 1, 1) * torch.randn(x.shape, generator=g_noise, device=x.device)
+    y = (x + noise).contiguous(memory_format=memory_format)
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=autocast):
+        pred = net(y)
+    loss = noise_prediction_loss(pred, noise)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
 # ---------------------------------------------------------------------------------------------
 # evaluation
 
@@ -267,7 +292,7 @@ def train(
     atomic_write_text(out / LOG_FILE, "".join(json.dumps(r) + "\n" for r in log))
 
     net = net.to(device)
-    memory_format = torch.channels_last if (train_cfg.channels_last and device.type == "cuda") else torch.contiguous_format
+    memory_format = memory_format_for(train_cfg, device)
     net = net.to(memory_format=memory_format)
     _move_optimizer(opt, device)
     x_dev = x_all.to(device).contiguous()
@@ -277,7 +302,6 @@ def train(
     eval_seed = purpose_seed(train_cfg.seed, _EVAL)
     autocast = train_cfg.bf16 and device.type == "cuda"
     bsz = train_cfg.batch_size
-    shape = (1,) + tuple(x_all.shape[1:])
 
     from tqdm.auto import tqdm
 
@@ -296,17 +320,7 @@ def train(
             t0 = time.perf_counter()
             for s in range(per_epoch):
                 x = x_dev[order[s * bsz : (s + 1) * bsz]]
-                b = x.shape[0]
-                sigma = sample_sigma(torch.rand(b, generator=g_noise, device=device), train_cfg.noise_schedule)
-                noise = sigma.view(b, 1, 1, 1) * torch.randn((b,) + shape[1:], generator=g_noise, device=device)
-                y = (x + noise).contiguous(memory_format=memory_format)
-                with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-                    pred = net(y)
-                loss = noise_prediction_loss(pred, noise)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                loss_sum += loss.detach()
+                loss_sum += train_step(net, opt, x, g_noise, train_cfg.noise_schedule, memory_format=memory_format, autocast=autocast)
                 bar.update(1)
             steps += per_epoch
             train_loss = float(loss_sum) / per_epoch  # the one host sync of the epoch

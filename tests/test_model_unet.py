@@ -110,3 +110,18 @@ def test_cli_prints_count():
     bad = subprocess.run([sys.executable, "-m", "studies", "model", "params", "--blocks", "3", "--resolution", "20"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "divisible by 8" in bad.stderr
+
+
+def test_norm_backward_matches_autograd_of_k24_formula():
+    from studies.model.unet import EPS, _BiasFreeNorm
+
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(4, 3, 5, 5, generator=g, dtype=torch.float64) + 0.7).requires_grad_()
+    gam = torch.randn(1, 3, 1, 1, generator=g, dtype=torch.float64).requires_grad_()
+    assert torch.autograd.gradcheck(lambda a, b: _BiasFreeNorm.apply(a, b)[0], (x, gam))
+    go = torch.randn(4, 3, 5, 5, generator=g, dtype=torch.float64)
+    ours = torch.autograd.grad((_BiasFreeNorm.apply(x, gam)[0] * go).sum(), (x, gam))
+    sd = torch.sqrt(x.var(dim=(0, 2, 3), keepdim=True, unbiased=False) + EPS)
+    ref = torch.autograd.grad((x / sd * gam * go).sum(), (x, gam))
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b)
