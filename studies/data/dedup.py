@@ -88,15 +88,17 @@ def pooled(x: torch.Tensor) -> torch.Tensor:
 
 def features(x: torch.Tensor) -> torch.Tensor:
     """Dense-rule features D (N, d) float32 on the CPU: pooled, per-channel mean removed, unit norm."""
-    out = []
+    out = None
     for s in range(0, x.shape[0], _FEATURE_CHUNK):
         p = pooled(x[s:s + _FEATURE_CHUNK])
         p = p - p.mean(dim=(2, 3), keepdim=True)
         p = p.flatten(start_dim=1)
         norms = p.norm(dim=1, keepdim=True)
         norms[norms == 0] = 0.001
-        out.append(p / norms)
-    return torch.cat(out)
+        if out is None:  # filled in place: no second N x d copy at the end
+            out = torch.empty(x.shape[0], p.shape[1], dtype=torch.float32)
+        out[s:s + len(p)] = p / norms
+    return out
 
 
 def features_listing(x: torch.Tensor) -> torch.Tensor:
@@ -298,10 +300,9 @@ def _low_set(z1: torch.Tensor, t: float) -> torch.Tensor:
 def _canonical(D: torch.Tensor, rank: int):
     V = _principal(D, rank)
     A, z1 = _bound_vectors(D, V)
-    sign = torch.where(z1 < 0, -1.0, 1.0)
-    D = D * sign.float()[:, None]
-    A = A.clone()
-    A[:, :-1] *= sign.float()[:, None]
+    sign = torch.where(z1 < 0, -1.0, 1.0).float()[:, None]
+    D.mul_(sign)  # in place: D is this engine's own copy, and a second N x d copy would double the peak
+    A[:, :-1] *= sign
     return D, A, z1.abs()
 
 
