@@ -145,19 +145,24 @@ def _eval_set(images: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(net: UNet, images: torch.Tensor, *, schedule: str, seed: int, device: torch.device) -> dict:
+def evaluate(net: UNet, images: torch.Tensor, *, schedule: str, seed: int, device: torch.device,
+             memory_format: torch.memory_format = torch.contiguous_format) -> dict:
     """PSNR of y - net(y) at the fixed sigma grid and at random sigma, and the loss at random sigma."""
     from .metrics.psnr import denoise_psnr, mse_to_psnr
 
     was_training = net.training
     net.eval()
+
+    def run(y: torch.Tensor) -> torch.Tensor:  # inputs in the weights' layout: no conversion per conv
+        return net(y.contiguous(memory_format=memory_format)).contiguous()
+
     try:
-        grid = denoise_psnr(net, images, sigmas=LOG_SIGMAS, n_draws=1, seed=seed, device=device)[0].mean(axis=1)
+        grid = denoise_psnr(run, images, sigmas=LOG_SIGMAS, n_draws=1, seed=seed, device=device)[0].mean(axis=1)
         g = torch.Generator().manual_seed(seed)
         sigma = sample_sigma(torch.rand(images.shape[0], generator=g), schedule).view(-1, 1, 1, 1)
         noise = sigma * torch.randn(images.shape, generator=g)
         y = (images + noise).to(device)
-        pred = torch.cat([net(y[i : i + 512]).float() for i in range(0, y.shape[0], 512)]).cpu()
+        pred = torch.cat([run(y[i : i + 512]).float() for i in range(0, y.shape[0], 512)]).cpu()
         mse = ((y.cpu() - pred - images) ** 2).flatten(1).mean(1).double().numpy()
         loss = float(noise_prediction_loss(pred, noise))
     finally:
@@ -332,7 +337,7 @@ def train(
             if (epoch + 1) % eval_every == 0 or epoch + 1 == train_cfg.epochs:
                 row["sigma_grid_255"] = [float(s) for s in LOG_SIGMAS_255]
                 for name, imgs in (("train", eval_train), ("test", eval_test)):
-                    ev = evaluate(net, imgs, schedule=train_cfg.noise_schedule, seed=eval_seed, device=device)
+                    ev = evaluate(net, imgs, schedule=train_cfg.noise_schedule, seed=eval_seed, device=device, memory_format=memory_format)
                     row[f"psnr_{name}_grid"] = ev["psnr_grid"]
                     row[f"psnr_{name}_random"] = ev["psnr_random"]
                     row[f"loss_{name}_random"] = ev["loss"]
