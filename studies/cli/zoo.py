@@ -39,12 +39,14 @@ def _build(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(rows, indent=2))
             return 0
-        print(f"{'model':<36} {'N':>7} {'copies':>6} {'steps':>9} {'PFLOP':>9} {'CPU-s':>10} {'GPU-h':>8}  status")
+        print(f"{'model':<36} {'N':>7} {'copies':>6} {'steps':>9} {'FLOPs':>9} {'CPU-s':>10} {'GPU-h':>8}  status")
         for r in rows:
-            print(f"{r['model']:<36} {r['n']:>7} {r['copies']:>6} {r['steps']:>9} {r['flops'] / 1e15:>9.3f} {r['cpu_seconds']:>10.0f} {r['gpu_hours']:>8.3f}  {r['status']}")
-        todo = [r for r in rows if r["status"] != "built"]
+            print(f"{r['model']:<36} {r['n']:>7} {r['copies']:>6} {r['steps']:>9} {r['flops']:>9.2e} {r['cpu_seconds']:>10.0f} {r['gpu_hours']:>8.3f}  {r['status']}")
+        todo = [r for r in rows if r["status"] == "missing" or r["status"].startswith("unknown")]
+        blocked = [r for r in rows if r["status"].startswith("unavailable")]
         print(f"{len(rows)} models, {len(todo)} to build: {sum(r['cpu_seconds'] for r in todo):.0f} CPU-s (one core) "
-              f"or {sum(r['gpu_hours'] for r in todo):.2f} GPU-h (estimates; parameters {rows[0]['parameters'] if rows else 0:,})")
+              f"or {sum(r['gpu_hours'] for r in todo):.2f} GPU-h (estimates; parameters {rows[0]['parameters'] if rows else 0:,})"
+              + (f"; {len(blocked)} cannot be built on this data" if blocked else ""))
         return 0
     specs = missing_specs(zoo, prof, args.protocol)
     print(f"{len(specs)} model(s) to build in {zoo.root}")
