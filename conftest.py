@@ -3,4 +3,5 @@
 pytest_plugins: list[str] = [
     "studies.claims.plugin",
     "fixtures.zoo",
+    "fixtures.evaluation",
 ]

@@ -1,0 +1,174 @@
+"""Shared pieces of the core claims (psnr-gap, memorization, convergence, originality, attributes,
+identity): the parametrisation over protocols, the decision rules as plain functions of measured
+numbers (unit-tested in tests/test_claims_core.py), and the report figures.
+
+Every similarity is judged against a null, never against 0: synthetic and real faces are alike, so
+two unrelated samples already correlate (SPEC §9). The null of a same-seed A/B correlation is the
+correlation of A's and B's samples of *different* seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..stats import bootstrap_ci, trend_test
+from .verdict import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+
+PROTOCOLS = ("random", "identity", "eyeglasses", "male")
+ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male")
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    reason: str
+
+
+def median_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.median(x)), tuple(bootstrap_ci(x, np.median, n_boot=2000, seed=seed))
+
+
+def mean_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.mean(x)), tuple(bootstrap_ci(x, np.mean, n_boot=2000, seed=seed))
+
+
+def decide_gap(ns: Sequence[int], gaps: Sequence[Sequence[float]], gap_cis_last: tuple[float, float],
+               gap_cis_first: tuple[float, float], *, matched_db: float, alpha: float = ALPHA) -> tuple[Decision, object]:
+    """psnr-gap: the gap shrinks with N (one-sided Spearman on every model's gap against N when the
+    grid has >= 3 sizes; with 2 sizes, non-overlapping CIs) and the largest N is matched (CI upper
+    bound below ``matched_db``). ``gaps[i]`` are the per-model gaps (A and B) at ``ns[i]``."""
+    xs = [n for n, g in zip(ns, gaps) for _ in g]
+    ys = [v for g in gaps for v in g]
+    trend = None
+    if len(ns) >= 3:
+        trend = trend_test(np.log10(xs), ys, method="spearman", alternative="decreasing", alpha=alpha)
+        shrinks = trend.p < alpha
+        flat_or_growing = trend.statistic >= 0
+    else:
+        shrinks = gap_cis_first[0] > gap_cis_last[1]
+        flat_or_growing = np.mean(gaps[-1]) >= np.mean(gaps[0])
+    matched = gap_cis_last[1] < matched_db
+    unmatched = gap_cis_last[0] > matched_db
+    last = float(np.mean(gaps[-1]))
+    if shrinks and matched:
+        return Decision(SUPPORTED, f"gap shrinks with N and is {last:.2f} dB at N={ns[-1]} (CI upper {gap_cis_last[1]:.2f} < {matched_db} dB)"), trend
+    if flat_or_growing:
+        return Decision(REFUTED, f"the gap does not shrink with N (gap at N={ns[-1]}: {last:.2f} dB)"), trend
+    if shrinks and unmatched:
+        return Decision(REFUTED, f"gap shrinks but stays {last:.2f} dB at N={ns[-1]} (CI lower {gap_cis_last[0]:.2f} > {matched_db} dB)"), trend
+    return Decision(INCONCLUSIVE, f"too little power: shrink test {'passed' if shrinks else 'not significant'}, gap at N={ns[-1]} {last:.2f} dB CI {gap_cis_last[0]:.2f}..{gap_cis_last[1]:.2f} vs {matched_db} dB"), trend
+
+
+def decide_above(name: str, value_ci: tuple[float, float], threshold: float, *, what: str) -> Decision:
+    """SUPPORTED when the CI lies above ``threshold``, REFUTED when it lies below, else INCONCLUSIVE."""
+    lo, hi = value_ci
+    if lo > threshold:
+        return Decision(SUPPORTED, f"{name} CI {lo:.3f}..{hi:.3f} lies above {threshold}: {what}")
+    if hi < threshold:
+        return Decision(REFUTED, f"{name} CI {lo:.3f}..{hi:.3f} lies below {threshold}: not {what}")
+    return Decision(INCONCLUSIVE, f"{name} CI {lo:.3f}..{hi:.3f} contains {threshold}: too little power to say whether {what}")
+
+
+def shift_ci(a: Sequence[float], b: Sequence[float], *, seed: int = 0, n_boot: int = 2000) -> tuple[float, tuple[float, float]]:
+    """Difference of medians median(a) - median(b) with a percentile bootstrap CI resampling a and
+    b independently (a and b are samples of different units, e.g. same-seed vs different-seed pairs)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    da = np.median(a[rng.integers(0, len(a), size=(n_boot, len(a)))], axis=1)
+    db = np.median(b[rng.integers(0, len(b), size=(n_boot, len(b)))], axis=1)
+    diff = da - db
+    return float(np.median(a) - np.median(b)), (float(np.quantile(diff, ALPHA / 2)), float(np.quantile(diff, 1 - ALPHA / 2)))
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+
+
+def _img(ax, x, title=""):
+    x = np.asarray(x)
+    ax.imshow(np.clip(x[0] if x.shape[0] == 1 else np.moveaxis(x, 0, -1), 0, 1), cmap="gray", vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=7)
+
+
+def psnr_curves_figure(evals: Sequence, protocol: str):
+    """Output PSNR vs input PSNR on train (left) and test (right) images per N (T25 Fig. 2)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.4))
+    axes = fig.subplots(1, 3)
+    for ev in evals:
+        rec = ev.summary["psnr"]["A"]
+        x = rec["train"]["input_psnr"]
+        axes[0].plot(x, rec["train"]["mean"], marker=".", label=f"N={ev.n}")
+        axes[1].plot(x, rec["test"]["mean"], marker=".", label=f"N={ev.n}")
+    axes[2].plot([ev.n for ev in evals], [ev.mean_gap() for ev in evals], marker="o")
+    axes[2].set_xscale("log")
+    axes[2].axhline(0, color="#999", lw=0.8)
+    for ax, title in zip(axes, ("train images (model A)", "test images (model A)", "gap averaged over sigma")):
+        ax.set_title(title, fontsize=9)
+    for ax in axes[:2]:
+        ax.set_xlabel("input PSNR (dB)")
+        ax.set_ylabel("output PSNR (dB)")
+        ax.plot([0, 45], [0, 45], color="#bbb", lw=0.6)
+    axes[0].legend(fontsize=7)
+    axes[2].set_xlabel("N (training images)")
+    axes[2].set_ylabel("train - test PSNR (dB)")
+    fig.suptitle(f"{protocol}: denoising PSNR", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def same_noise_grid_figure(evals: Sequence, protocol: str, *, seeds: int = 4):
+    """Rows A and B for a few seeds, one column per N: the same-noise grid of K24 Fig. 2 / T25 Fig. 3."""
+    from matplotlib.figure import Figure
+
+    k = min(seeds, len(evals[0].ab))
+    fig = Figure(figsize=(1.3 * len(evals) + 0.5, 2.6 * k))
+    axes = fig.subplots(2 * k, len(evals), squeeze=False)
+    for j, ev in enumerate(evals):
+        for s in range(k):
+            _img(axes[2 * s, j], ev.samples_a[s], f"N={ev.n} seed {ev.seeds[s]}\nA (r_AB={ev.ab[s]:.2f})" if s == 0 else f"A (r_AB={ev.ab[s]:.2f})")
+            _img(axes[2 * s + 1, j], ev.samples_b[s], "B")
+    fig.suptitle(f"{protocol}: same noise, models A (upper) and B (lower)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def nearest_panel_figure(ev, train_images, *, seeds: int = 6):
+    """Samples of A (top) over their nearest training image by correlation (bottom)."""
+    from matplotlib.figure import Figure
+
+    k = min(seeds, len(ev.ab))
+    fig = Figure(figsize=(1.3 * k, 2.8))
+    axes = fig.subplots(2, k, squeeze=False)
+    for s in range(k):
+        _img(axes[0, s], ev.samples_a[s], f"sample (seed {ev.seeds[s]})")
+        _img(axes[1, s], np.asarray(train_images[int(ev.nn_index_a[s, 0])]), f"nearest r={ev.nn_a[s]:.3f}")
+    fig.suptitle(f"{ev.protocol} N={ev.n}: samples of A and their nearest training image", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def distribution_figure(groups: dict, *, title: str, xlabel: str, vline: float | None = None):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3))
+    ax = fig.subplots()
+    labels = list(groups)
+    ax.boxplot([np.asarray(groups[k]) for k in labels], vert=False)
+    ax.set_yticks(range(1, len(labels) + 1), labels, fontsize=8)
+    ax.set_xlabel(xlabel)
+    if vline is not None:
+        ax.axvline(vline, color="#b3261e", lw=1, ls="--")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

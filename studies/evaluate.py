@@ -1,0 +1,203 @@
+"""Evaluation of one A/B model pair: what every core claim reads (SPEC §6, §7).
+
+For a protocol and a training-set size N, the pair of denoisers trained on groups A and B is
+measured once and the result cached: PSNR curves of each model on its own training images and on
+the other group's images, and the same-noise samples of both models from the same seeds with the
+similarities the claims compare (same-seed A/B correlation, its different-seed null, and each
+sample's nearest image of its model's own training set). Claims then only read numbers, so a
+claim run twice, or five claims on one pair, cost one evaluation.
+
+The cache entry is keyed by the two models' zoo addresses, the sampling config, the PSNR settings
+and ``EVAL_VERSION``; its arrays are checked by SHA-256 on load (a corrupt entry is recomputed)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from .cache import atomic_dir, cache_root, sha256_file, verify_files
+from .config import Profile, config_hash, to_dict
+from .errors import ArtifactError, InputError
+from .metrics.criteria import nearest_distance_ratio
+from .metrics.neighbours import topk
+from .metrics.psnr import curves_to_gap, train_test_curves
+from .metrics.similarity import ab_similarity, cross_seed_similarity
+from .sample import same_noise_pair, sampler_options
+
+# bump when what an evaluation computes changes: it is part of every cache key
+EVAL_VERSION = 1
+ARRAYS_FILE = "arrays.npz"
+SUMMARY_FILE = "evaluation.json"
+
+
+@dataclass
+class PairEvaluation:
+    """Measured numbers of one A/B pair at one N (arrays are per seed unless said otherwise)."""
+
+    protocol: str
+    n: int
+    n_requested: int
+    summary: dict  # JSON: configs, model addresses, PSNR curves and gaps, sampler statuses
+    samples_a: np.ndarray  # (S, C, H, W) final denoised samples of A
+    samples_b: np.ndarray
+    ab: np.ndarray  # (S,) correlation of A's and B's sample of the same seed
+    null: np.ndarray  # (S·(S-1),) correlation of A's and B's samples of different seeds
+    nn_a: np.ndarray  # (S,) correlation of A's sample with its nearest image of A's training set
+    nn_b: np.ndarray
+    nn_index_a: np.ndarray  # (S, k) indices (into A's training images) of the top-k by correlation
+    nn_index_b: np.ndarray
+    ratio_a: np.ndarray  # (S,) nearest / second-nearest L2 distance (Gu et al.)
+    ratio_b: np.ndarray
+    test_psnr_a: np.ndarray  # (images,) per held-out image, averaged over sigma: for equivalence tests
+    test_psnr_b: np.ndarray
+    train_psnr_a: np.ndarray
+    train_psnr_b: np.ndarray
+    path: Optional[Path] = field(default=None, repr=False)
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.summary["seeds"])
+
+    def gap(self, group: str = "A") -> dict:
+        """PSNR gap record of one model: ``mean_gap``, ``mean_gap_ci``, per-sigma ``gap``..."""
+        return self.summary["psnr"][group]["gap"]
+
+    def mean_gap(self) -> float:
+        """Train-minus-test PSNR averaged over sigma and over the two models (K24 Fig. 15)."""
+        return float(np.mean([self.gap(g)["mean_gap"] for g in ("A", "B")]))
+
+    def status_counts(self) -> dict:
+        return {g: self.summary["sampling"][g]["counts"] for g in ("A", "B")}
+
+
+_ARRAY_FIELDS = (
+    "samples_a", "samples_b", "ab", "null", "nn_a", "nn_b", "nn_index_a", "nn_index_b",
+    "ratio_a", "ratio_b", "test_psnr_a", "test_psnr_b", "train_psnr_a", "train_psnr_b",
+)
+
+
+def evaluation_key(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> str:
+    return config_hash(
+        {
+            "models": [model_a.key, model_b.key],
+            "sample": profile.sample,
+            "psnr": {"images": profile.psnr_images, "draws": profile.psnr_noise_draws},
+            "k": k,
+            "version": EVAL_VERSION,
+        },
+        length=24,
+    )
+
+
+def common_start(dataset_images: torch.Tensor) -> torch.Tensor:
+    """The common start m of the same-noise protocol: the mean image of the whole dataset, so A
+    and B begin at the same point (SPEC §6; T25 used each group's own mean instead)."""
+    return dataset_images.mean(dim=0)
+
+
+def evaluate_pair(model_a: Any, model_b: Any, profile: Profile, *, k: int = 10, root: Optional[Path] = None,
+                  recompute: bool = False) -> PairEvaluation:
+    """Measure the pair (A, B) of one protocol and N, or load the cached measurement."""
+    if model_a.protocol != model_b.protocol or model_a.n != model_b.n:
+        raise InputError(f"evaluate_pair needs A and B of one protocol and N, got {model_a.protocol}/N{model_a.n} and {model_b.protocol}/N{model_b.n}")
+    if model_a.config.get("model_config") != model_b.config.get("model_config"):
+        raise InputError("evaluate_pair: A and B have different model configs")
+    key = evaluation_key(model_a, model_b, profile, k=k)
+    folder = Path(root) if root is not None else cache_root() / "evaluations"
+    folder = folder / key
+    if not recompute and (folder / SUMMARY_FILE).is_file():
+        try:
+            return load_evaluation(folder)
+        except ArtifactError:
+            pass  # a corrupt entry is recomputed, never used
+    ev = _compute(model_a, model_b, profile, k=k)
+    with atomic_dir(folder) as tmp:
+        np.savez(tmp / ARRAYS_FILE, **{name: getattr(ev, name) for name in _ARRAY_FIELDS})
+        summary = dict(ev.summary, key=key, files={ARRAYS_FILE: sha256_file(tmp / ARRAYS_FILE)})
+        (tmp / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
+    return load_evaluation(folder)
+
+
+def load_evaluation(folder: Path) -> PairEvaluation:
+    folder = Path(folder)
+    try:
+        summary = json.loads((folder / SUMMARY_FILE).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"evaluation {folder}: unreadable {SUMMARY_FILE}: {exc}") from exc
+    verify_files(folder, summary.get("files", {}))
+    with np.load(folder / ARRAYS_FILE) as z:
+        arrays = {name: z[name] for name in _ARRAY_FIELDS}
+    return PairEvaluation(protocol=summary["protocol"], n=summary["n"], n_requested=summary["n_requested"],
+                          summary=summary, path=folder, **arrays)
+
+
+def _psnr(model: Any, profile: Profile) -> tuple[dict, np.ndarray, np.ndarray]:
+    train, test = train_test_curves(model.net, model.train_images, model.test_images,
+                                    n_images=profile.psnr_images, n_draws=profile.psnr_noise_draws, seed=0)
+    gap = curves_to_gap(train, test, n_boot=1000, seed=0)
+    record = {"train": train.to_dict(), "test": test.to_dict(), "gap": gap.to_dict()}
+    for side in ("train", "test"):
+        record[side].pop("per_image", None)  # kept as arrays beside the summary
+    return record, train.per_image.mean(axis=1), test.per_image.mean(axis=1)
+
+
+def _nearest(samples: torch.Tensor, train: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    kk = min(k, train.shape[0])
+    top = topk(samples, train, k=kk, metric="correlation")
+    if train.shape[0] >= 2:
+        ratio = nearest_distance_ratio(samples, train)
+    else:
+        ratio = np.full(samples.shape[0], np.nan)
+    return np.asarray(top.scores[:, 0], dtype=np.float64), np.asarray(top.indices), np.asarray(ratio, dtype=np.float64)
+
+
+def _compute(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> PairEvaluation:
+    cfg = profile.sample
+    seeds = list(range(cfg.seed0, cfg.seed0 + cfg.n_seeds))
+    images = model_a.dataset.images
+    shape = tuple(images.shape[1:])
+    opts = sampler_options(cfg)
+    with torch.no_grad():
+        if cfg.start == "common":
+            pair = same_noise_pair(model_a.net, model_b.net, seeds, shape=shape, start="common",
+                                   mean=common_start(images), **opts)
+        else:
+            pair = same_noise_pair(model_a.net, model_b.net, seeds, shape=shape, start="own",
+                                   mean_a=model_a.train_images.mean(0), mean_b=model_b.train_images.mean(0), **opts)
+    sa, sb = pair.a.images, pair.b.images
+    nn_a, idx_a, ratio_a = _nearest(sa, model_a.train_images, k)
+    nn_b, idx_b, ratio_b = _nearest(sb, model_b.train_images, k)
+    psnr_a, train_a, test_a = _psnr(model_a, profile)
+    psnr_b, train_b, test_b = _psnr(model_b, profile)
+    summary = {
+        "protocol": model_a.protocol,
+        "n": int(model_a.n),
+        "n_requested": int(getattr(model_a.split, "n_requested", model_a.n) or model_a.n),
+        "profile": profile.name,
+        "models": {"A": model_a.key, "B": model_b.key},
+        "model_configs": {"A": model_a.config, "B": model_b.config},
+        "sample_config": to_dict(cfg),
+        "seeds": seeds,
+        "start": pair.start,
+        "start_detail": pair.start_detail,
+        "noise_validated": bool(pair.validated),
+        "sampling": {
+            g: {"counts": r.counts(), "status": list(r.status), "steps": [int(s) for s in r.steps]}
+            for g, r in (("A", pair.a), ("B", pair.b))
+        },
+        "psnr": {"A": psnr_a, "B": psnr_b},
+        "eval_version": EVAL_VERSION,
+    }
+    return PairEvaluation(
+        protocol=model_a.protocol, n=int(model_a.n), n_requested=summary["n_requested"], summary=summary,
+        samples_a=sa.numpy(), samples_b=sb.numpy(),
+        ab=np.asarray(ab_similarity(sa, sb), dtype=np.float64),
+        null=np.asarray(cross_seed_similarity(sa, sb), dtype=np.float64),
+        nn_a=nn_a, nn_b=nn_b, nn_index_a=idx_a, nn_index_b=idx_b, ratio_a=ratio_a, ratio_b=ratio_b,
+        test_psnr_a=test_a, test_psnr_b=test_b, train_psnr_a=train_a, train_psnr_b=train_b,
+    )

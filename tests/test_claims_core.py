@@ -1,0 +1,68 @@
+"""Decision rules of the core claims (studies.claims.core) and the attribute classifier, on
+numbers whose answer is known."""
+
+import numpy as np
+import pytest
+
+from studies.claims.core import decide_above, decide_gap, shift_ci
+from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
+from studies.errors import InputError
+from studies.metrics.attribute_classifier import fit_attribute_classifier
+
+
+def test_gap_shrinking_and_matched_is_supported():
+    ns = [10, 100, 1000, 4000]
+    gaps = [[8.0, 8.2], [4.0, 4.1], [1.0, 0.9], [0.2, 0.1]]
+    d, trend = decide_gap(ns, gaps, (0.0, 0.3), (7.5, 8.5), matched_db=1.0)
+    assert d.verdict == SUPPORTED, d.reason
+    assert trend.p < 0.05 and trend.statistic < 0
+
+
+def test_gap_growing_is_refuted():
+    d, _ = decide_gap([10, 100, 1000], [[1, 1], [2, 2], [3, 3]], (2.8, 3.2), (0.8, 1.2), matched_db=1.0)
+    assert d.verdict == REFUTED
+
+
+def test_gap_shrinking_but_large_at_largest_n_is_refuted():
+    d, _ = decide_gap([10, 100, 1000, 4000], [[9, 9], [8, 8], [7, 7], [6, 6]], (5.5, 6.5), (8.5, 9.5), matched_db=1.0)
+    assert d.verdict == REFUTED and "stays" in d.reason
+
+
+def test_gap_two_sizes_uses_ci_separation():
+    d, trend = decide_gap([10, 4000], [[6, 6], [0.1, 0.2]], (-0.1, 0.4), (5.5, 6.5), matched_db=1.0)
+    assert trend is None and d.verdict == SUPPORTED
+    d, _ = decide_gap([10, 4000], [[0.6, 0.6], [0.3, 0.3]], (-0.5, 1.2), (0.0, 1.2), matched_db=1.0)
+    assert d.verdict == INCONCLUSIVE
+
+
+def test_decide_above_three_ways():
+    assert decide_above("x", (0.96, 0.99), 0.95, what="copies").verdict == SUPPORTED
+    assert decide_above("x", (0.5, 0.9), 0.95, what="copies").verdict == REFUTED
+    assert decide_above("x", (0.9, 0.97), 0.95, what="copies").verdict == INCONCLUSIVE
+
+
+def test_shift_ci_covers_the_true_shift_and_is_seeded():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.8, 0.05, 64), rng.normal(0.5, 0.05, 200)
+    est, (lo, hi) = shift_ci(a, b)
+    assert lo < 0.3 < hi and lo < est < hi
+    assert shift_ci(a, b) == (est, (lo, hi))
+
+
+def test_attribute_classifier_learns_a_visible_attribute():
+    rng = np.random.default_rng(1)
+    n = 400
+    y = np.where(rng.random(n) < 0.3, 1, -1)
+    x = rng.normal(0.5, 0.1, (n, 1, 8, 8)).astype(np.float32)
+    x[y == 1, :, 2:4, 1:7] += 0.3  # "glasses": a bright bar
+    clf = fit_attribute_classifier(x, y, name="bar", seed=0)
+    assert clf.heldout_accuracy > 0.95
+    assert clf.predict(x[:5]).tolist() == y[:5].tolist()
+
+
+def test_attribute_classifier_refuses_bad_labels():
+    x = np.zeros((20, 1, 4, 4), np.float32)
+    with pytest.raises(InputError, match="labels must be -1 or 1"):
+        fit_attribute_classifier(x, np.zeros(20), name="a")
+    with pytest.raises(InputError, match="at least 5"):
+        fit_attribute_classifier(x, np.array([1] * 2 + [-1] * 18), name="a")
