@@ -101,3 +101,16 @@ def test_keys_and_shapes_must_match(tmp_path):
     with pytest.raises(InputError, match="pass the ModelConfig"):
         torch.save(state, path)
         load_checkpoint(path)
+
+
+def test_cli_check(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "k24.pt"
+    torch.save({"module." + k: v for k, v in _net().state_dict().items()}, path)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "studies", "model", "check", str(path), *a], capture_output=True, text=True)  # noqa: E731
+    ok = run("--blocks", "2", "--width", "4")
+    assert ok.returncode == 0 and "loads strictly" in ok.stdout
+    bad = run("--blocks", "2", "--width", "8")
+    assert bad.returncode == 2 and "shape mismatch" in bad.stderr
