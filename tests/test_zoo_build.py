@@ -136,3 +136,16 @@ def test_forward_macs_counts_every_conv():
             m.register_forward_hook(hook)
     net(torch.zeros(1, 1, 16, 16))
     assert sum(macs) == forward_macs(cfg, 16)
+
+
+def test_corrupt_model_is_rebuilt_not_used(tiny, tmp_path):
+    zoo = Zoo(tmp_path)
+    m = zoo.get(tiny, "random", "B", 3)
+    blob = m.path / "model.safetensors"
+    data = bytearray(blob.read_bytes())
+    data[-8:] = b"\x00" * 8  # flip the last weights: the sha256 in model.json no longer matches
+    blob.write_bytes(bytes(data))
+    fresh = Zoo(tmp_path)
+    again = fresh.get(tiny, "random", "B", 3)
+    assert fresh.trained == 1
+    assert all(torch.equal(a, b) for a, b in zip(again.net.state_dict().values(), m.net.state_dict().values()))
