@@ -263,8 +263,8 @@ def train(
         "exposure": exposure,
         "training_math_version": TRAINING_MATH_VERSION,
         "data_sha256": _tensor_digest(x_all, x_test),
-        "eval_every": eval_every,
     }
+    # evaluation draws from its own generator in eval mode, so eval_every changes the log, never the weights
     run["run_hash"] = config_hash(run)
     out.mkdir(parents=True, exist_ok=True)
     done = out / MODEL_FILE

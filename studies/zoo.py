@@ -128,7 +128,8 @@ class Zoo:
     """Trained models under ``root`` (default ``cache_root()/zoo``)."""
 
     def __init__(self, root: Optional[str | os.PathLike] = None, *, celeba_dir: Optional[str | os.PathLike] = None,
-                 progress: Optional[bool] = None):
+                 progress: Optional[bool] = None, eval_every: int = 1):
+        self.eval_every = eval_every  # PSNR log every k epochs (and at the last); weights do not depend on it
         self.root = Path(root) if root is not None else cache_root() / "zoo"
         self.root.mkdir(parents=True, exist_ok=True)
         self.celeba_dir = celeba_dir
@@ -233,7 +234,7 @@ class Zoo:
             log.info("zoo: training %s/%s/%s/N%d into %s", prof.name, protocol, group, split.n, folder)
             train(
                 ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model, prof.train,
-                n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress,
+                n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress, eval_every=self.eval_every,
             )
             atomic_write_json(folder / ENTRY_FILE, {
                 "profile": prof.name, "protocol": protocol, "group": group, "n": split.n,
@@ -310,12 +311,12 @@ def _complete(folder: Path) -> bool:
 
 
 def build_one(root: str, celeba_dir: Optional[str], profile: Union[str, Profile], protocol: str, group: str, n: int,
-              threads: int = 1) -> str:
+              threads: int = 1, eval_every: int = 1) -> str:
     """Train one model in this process (the unit of work of the pool and of each Slurm job). The
     profile travels as the object itself, so a job needs no registry entry of its own."""
     if threads:
         torch.set_num_threads(threads)
-    zoo = Zoo(root, celeba_dir=celeba_dir, progress=False)
+    zoo = Zoo(root, celeba_dir=celeba_dir, progress=False, eval_every=eval_every)
     return str(zoo.build(ModelSpec(_profile(profile).name, protocol, group, n), profile=_profile(profile)))
 
 
@@ -342,7 +343,7 @@ def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "loca
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(build_one, *a, 1) for a in args]
+            futures = [pool.submit(build_one, *a, 1, zoo.eval_every) for a in args]
             return [f.result() for f in futures]
     if executor == "slurm":
         import submitit
@@ -352,7 +353,7 @@ def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "loca
         params = {"timeout_min": 60 * 24, "cpus_per_task": 1, "name": "memgen-zoo"}
         params.update(slurm or {})
         ex.update_parameters(**params)
-        cols = list(zip(*[a + (params.get("cpus_per_task", 1),) for a in args]))
+        cols = list(zip(*[a + (params.get("cpus_per_task", 1), zoo.eval_every) for a in args]))
         jobs = ex.map_array(build_one, *cols)
         log.info("zoo: submitted %d jobs (%s)", len(jobs), ", ".join(j.job_id for j in jobs[:5]))
         return [j.result() for j in jobs]

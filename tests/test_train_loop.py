@@ -151,3 +151,13 @@ def test_killed_run_resumes_bit_identically(tmp_path):
     log_b = [json.loads(x) for x in (tmp_path / "killed" / "log.jsonl").read_text().splitlines()]
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(log_a) == strip(log_b) and len(log_a) == epochs
+
+
+def test_eval_every_changes_the_log_not_the_weights(tmp_path):
+    a, b = _images(10, 1), _images(10, 2)
+    cfg = TrainConfig(epochs=3, batch_size=16, eval_images=8)
+    every = train(a, b, MODEL, cfg, n_total=30, out_dir=tmp_path / "e1", progress=False)
+    sparse = train(a, b, MODEL, cfg, n_total=30, out_dir=tmp_path / "e3", eval_every=3, progress=False)
+    assert _same_weights(every.net, sparse.net)
+    assert ["psnr_test_grid" in r for r in sparse.log] == [False, False, True]
+    assert all("psnr_test_grid" in r for r in every.log)

@@ -16,6 +16,7 @@ def register(subparsers) -> None:
     b.add_argument("--protocol", action="append", default=None, help="protocol to build (repeatable; default: all of the profile)")
     b.add_argument("--executor", choices=("local", "slurm"), default="local", help="local processes, or one Slurm job per model via submitit")
     b.add_argument("--workers", type=int, default=1, help="local: parallel processes of one thread each (default 1: in this process)")
+    b.add_argument("--eval-every", type=int, default=1, help="log PSNR every K epochs and at the last (default 1, as K24); weights do not depend on it")
     b.add_argument("--dry-run", action="store_true", help="list the models with their estimated cost; train nothing")
     b.add_argument("--json", action="store_true", help="--dry-run: print JSON")
     b.add_argument("--root", type=Path, default=None, help="zoo folder (default: $MEMGEN_CACHE/zoo)")
@@ -33,7 +34,7 @@ def _build(args: argparse.Namespace) -> int:
     from ..zoo import Zoo, build_missing, missing_specs
 
     prof = get_profile(args.profile)
-    zoo = Zoo(args.root, celeba_dir=args.celeba)
+    zoo = Zoo(args.root, celeba_dir=args.celeba, eval_every=args.eval_every)
     if args.dry_run:
         rows = zoo.plan(prof, args.protocol, with_status=prof.data.source == "synthetic" or args.celeba is not None)
         if args.json:
