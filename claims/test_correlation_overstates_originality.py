@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("studies.zoo", reason="the model zoo (studies/zoo.py) has not landed yet")
-
-from studies.claims.verdict import INCONCLUSIVE  # noqa: E402
-from studies.errors import MissingResourceError  # noqa: E402
-from studies.metrics.perceptual import LPIPS  # noqa: E402
-from studies.metrics.rerank import model_samples, overstated_originality_evidence  # noqa: E402
-from studies.profiles import get_profile  # noqa: E402
+from studies.claims.verdict import INCONCLUSIVE
+from studies.errors import MissingResourceError
+from studies.metrics.perceptual import LPIPS
+from studies.metrics.rerank import evaluation_samples, overstated_originality_evidence
+from studies.profiles import get_profile
 
 PROTOCOLS = ("random", "identity", "eyeglasses", "male")
 
 
+@pytest.mark.zoo
 @pytest.mark.claim("correlation-overstates-originality", source="T25 §5.4, §6.3",
                    statement="Perceptual nearest neighbours are closer than correlation suggests.")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_correlation_overstates_originality(claim, protocol, profile_name, trained):
+def test_correlation_overstates_originality(claim, protocol, profile_name, trained, evaluation):
     profile = get_profile(profile_name)
     grid = {g.name: g for g in profile.protocols}[protocol]
     n = max(grid.n_grid)
@@ -35,8 +34,7 @@ def test_correlation_overstates_originality(claim, protocol, profile_name, train
     except MissingResourceError as exc:
         claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
         return
-    model = trained(protocol, "A", n)
-    samples, train, notes = model_samples(model, profile.sample, seeds=range(profile.sample.n_seeds))
+    samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
     claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; "
                f"{100 * notes['clipped_fraction']:.1f}% of sample pixels clipped to [0, 1] before LPIPS")
     ev = overstated_originality_evidence(metric, samples, train, k=k, threshold=threshold, seed=0)

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +28,7 @@ import torch
 from filelock import FileLock
 
 from .cache import atomic_write_json, cache_root
-from .config import ModelConfig, Profile, config_hash, to_dict
+from .config import ModelConfig, Profile, TrainConfig, config_hash, to_dict
 from .errors import ArtifactError, InputError
 from .model.checkpoint import load_checkpoint
 from .model.unet import UNet, count_parameters
@@ -184,7 +185,7 @@ class Zoo:
                 "group": group,
                 "indices_sha256": hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64).tobytes()).hexdigest(),
                 "model": prof.model,
-                "train": prof.train,
+                "train": train_config(prof, group),
                 "training_math_version": TRAINING_MATH_VERSION,
             },
             length=24,
@@ -233,7 +234,7 @@ class Zoo:
             exp = split.exposure_a if group == "A" else split.exposure_b
             log.info("zoo: training %s/%s/%s/N%d into %s", prof.name, protocol, group, split.n, folder)
             train(
-                ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model, prof.train,
+                ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model, train_config(prof, group),
                 n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress, eval_every=self.eval_every,
             )
             atomic_write_json(folder / ENTRY_FILE, {
@@ -300,6 +301,14 @@ class Zoo:
                 "gpu_hours": flops / GPU_FLOPS / 3600.0, "status": status, "parameters": count_parameters(prof.model),
             })
         return rows
+
+
+def train_config(prof: Profile, group: str) -> TrainConfig:
+    """The training config of one group: B's seed is the profile's seed + 1, so A and B start from
+    different initialisations, data orders and noise draws, as K24's unseeded runs did. Identical
+    seeds would make the two models alike for a reason other than their data and inflate the
+    same-noise convergence the claims measure."""
+    return dataclasses.replace(prof.train, seed=prof.train.seed + (0 if _group(group) == "A" else 1))
 
 
 def _complete(folder: Path) -> bool:

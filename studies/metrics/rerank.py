@@ -157,6 +157,16 @@ def side_by_side_figure(samples, train, r: Rerank, *, rows: int = 4):
     return fig
 
 
+def evaluation_samples(ev, model) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """(model A's samples of a cached pair evaluation (``studies.evaluate``) clipped to [0, 1], A's
+    training images, notes): the perceptual claims judge the very samples the core claims judge."""
+    raw = torch.as_tensor(ev.samples_a)
+    clipped = raw.clamp(0, 1)
+    notes = {"statuses": ev.status_counts()["A"], "clipped_fraction": float((raw != clipped).float().mean()),
+             "start": ev.summary.get("start")}
+    return clipped, model.train_images, notes
+
+
 def model_samples(model, sample_cfg, *, seeds) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """(samples clipped to [0, 1], the model's own training images, notes) for a trained model of
     the zoo (``.net`` predicting the noise residual, ``.dataset.images``, ``.train_indices``).
