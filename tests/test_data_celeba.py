@@ -179,3 +179,13 @@ def test_facts_on_shared_metadata():
     assert facts["attributes"]["Eyeglasses"] == {"pos": 13193, "neg": 189406}
     assert facts["attributes"]["Male"] == {"pos": 84434, "neg": 118165}
     assert len(facts["attributes"]) == 40
+
+
+def test_two_breaks_inside_value_tokens_are_repaired(tmp_path):
+    # found by hypothesis: "-1" cut after its "-" twice in one entry; the token-count bound of the
+    # repair must use the join that gives the fewest tokens
+    path = tmp_path / "attr.txt"
+    path.write_text("1\nEyeglasses Male Smiling Young Bald \n000001.jpg -\n1 -1 -1 -1 -\n1\n")
+    attrs = read_attributes(path)
+    assert attrs.filenames == ["000001.jpg"] and attrs.values.tolist() == [[-1, -1, -1, -1, -1]]
+    assert attrs.repaired_lines == [3]

@@ -114,8 +114,9 @@ def _repair(lines: list[str], start: int, n_attr: int) -> Optional[tuple[str, in
             text = parts[0] + "".join(s + p for s, p in zip(seps, parts[1:]))
             if _valid_entry(text, n_attr):
                 return text, used
-        # more fragments can only help if the joined text still lacks tokens
-        if len(" ".join(parts).split()) > n_attr + 1:
+        # more fragments can only help if the joined text still lacks tokens; joining directly
+        # (no separator) gives the fewest tokens any choice of separators can give
+        if len("".join(parts).split()) > n_attr + 1:
             return None
     return None
 
