@@ -164,7 +164,7 @@ def distribution_figure(groups: dict, *, title: str, xlabel: str, vline: float |
     fig = Figure(figsize=(6, 3))
     ax = fig.subplots()
     labels = list(groups)
-    ax.boxplot([np.asarray(groups[k]) for k in labels], vert=False)
+    ax.boxplot([np.asarray(groups[k]) for k in labels], orientation="horizontal")
     ax.set_yticks(range(1, len(labels) + 1), labels, fontsize=8)
     ax.set_xlabel(xlabel)
     if vline is not None:
