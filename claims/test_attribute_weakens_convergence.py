@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from studies.claims.core import ATTRIBUTE_PROTOCOLS, distribution_figure, same_noise_grid_figure
+from studies.claims.core import ATTRIBUTE_PROTOCOLS, distribution_figure, same_noise_grid_figure, with_random_reference
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 
 
@@ -20,11 +20,7 @@ from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
                    statement="Convergence is weaker on attribute splits than on random splits at equal N.")
 @pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS)
 def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
-    n = profile.protocol(protocol).n_grid[-1]
-    ev = evaluation(protocol, n)
-    if ev.n not in profile.protocol("random").n_grid:
-        pytest.fail(f"profile {profile.name}: random grid {profile.protocol('random').n_grid} lacks N={ev.n} of {protocol}; comparison at equal N impossible")
-    ref = evaluation("random", ev.n)
+    ev, ref = with_random_reference(profile, evaluation, protocol)
     claim.param(protocol=protocol, n=ev.n, reference="random")
     conv_attr = ev.ab - np.median(ev.null)
     conv_rand = ref.ab - np.median(ref.null)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from studies.claims.core import distribution_figure, same_noise_grid_figure
+from studies.claims.core import distribution_figure, same_noise_grid_figure, with_random_reference
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 
 
@@ -20,11 +20,7 @@ from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
                    statement="Identity-disjoint convergence diverges for more seeds than identity-overlapping convergence.")
 @pytest.mark.parametrize("protocol", ["identity"])
 def test_identity_less_stable(claim, profile, evaluation, protocol):
-    n = profile.protocol("identity").n_grid[-1]
-    ev = evaluation("identity", n)
-    if ev.n not in profile.protocol("random").n_grid:
-        pytest.fail(f"profile {profile.name}: random grid lacks N={ev.n}; comparison at equal N impossible")
-    ref = evaluation("random", ev.n)
+    ev, ref = with_random_reference(profile, evaluation, "identity")
     claim.param(protocol=protocol, n=ev.n, reference="random")
     div_id = ev.ab <= np.quantile(ev.null, 0.95)
     div_rd = ref.ab <= np.quantile(ref.null, 0.95)

@@ -9,6 +9,7 @@ REFUTED when the 90% CI of the difference lies wholly outside the margin; else I
 import numpy as np
 import pytest
 
+from studies.claims.core import with_random_reference
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 from studies.stats import tost
 
@@ -18,11 +19,7 @@ from studies.stats import tost
                    statement="Identity-disjoint PSNR is indistinguishable from identity-overlapping PSNR.")
 @pytest.mark.parametrize("protocol", ["identity"])
 def test_identity_psnr_equal(claim, profile, evaluation, protocol):
-    n = profile.protocol("identity").n_grid[-1]
-    ev = evaluation("identity", n)
-    if ev.n not in profile.protocol("random").n_grid:
-        pytest.fail(f"profile {profile.name}: random grid lacks N={ev.n}; comparison at equal N impossible")
-    ref = evaluation("random", ev.n)
+    ev, ref = with_random_reference(profile, evaluation, "identity")
     claim.param(protocol=protocol, n=ev.n, reference="random")
     margin = claim.threshold("margin_db")
     a = np.concatenate([ev.test_psnr_a, ev.test_psnr_b])

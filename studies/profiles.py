@@ -39,6 +39,15 @@ def register_profile(profile: Profile) -> Profile:
             raise InputError(
                 f"profile {profile.name}: protocol {grid.name} has N={max(grid.n_grid)} above its exposure n_total={grid.split.n_total}"
             )
+    # claims comparing a protocol with the random split do it at equal N: the random grid must hold
+    # the largest N of every other protocol
+    random_grid = {g.name: g for g in profile.protocols}.get("random")
+    if random_grid is not None:
+        for grid in profile.protocols:
+            if grid.name != "random" and grid.n_grid[-1] not in random_grid.n_grid:
+                raise InputError(
+                    f"profile {profile.name}: largest N {grid.n_grid[-1]} of protocol {grid.name} is not in the random grid {random_grid.n_grid}; equal-N comparisons would be impossible"
+                )
     if not profile.eval_seeds:
         raise InputError(f"profile {profile.name}: needs at least one evaluation seed")
     _PROFILES[profile.name] = profile
@@ -103,7 +112,7 @@ register_profile(
         protocols=_protocols(
             100_000,
             {
-                "random": (10, 100, 1000, 10_000, 98_117),
+                "random": (10, 100, 1000, 10_000, 13_193, 84_434, 98_117),
                 "identity": (10, 100, 1000, 10_000, 98_117),
                 "eyeglasses": (10, 100, 1000, 13_193),
                 "male": (10, 100, 1000, 10_000, 84_434),
@@ -125,7 +134,7 @@ register_profile(
         protocols=_protocols(
             250_000,
             {
-                "random": (1, 10, 100, 1000, 10_000, 98_117),
+                "random": (1, 10, 100, 1000, 10_000, 13_193, 84_434, 98_117),
                 "identity": (10, 100, 1000, 10_000, 98_117),
                 "eyeglasses": (10, 100, 1000, 13_193),
                 "male": (10, 100, 1000, 10_000, 84_434),

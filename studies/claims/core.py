@@ -27,6 +27,14 @@ class Decision:
     reason: str
 
 
+def with_random_reference(profile, evaluation, protocol: str):
+    """(pair of ``protocol`` at its largest N, random pair at the same N): the claims that compare a
+    protocol with the random split do it at equal N (the profile registry guarantees the random grid
+    holds that N)."""
+    ev = evaluation(protocol, profile.protocol(protocol).n_grid[-1])
+    return ev, evaluation("random", ev.n)
+
+
 def median_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
     x = np.asarray(x, dtype=np.float64)
     return float(np.median(x)), tuple(bootstrap_ci(x, np.median, n_boot=2000, seed=seed))
