@@ -9,34 +9,21 @@ from __future__ import annotations
 
 import pytest
 
-from studies.claims.verdict import INCONCLUSIVE
-from studies.errors import MissingResourceError
-from studies.metrics.perceptual import LPIPS
-from studies.metrics.rerank import evaluation_samples, overstated_originality_evidence
-from studies.profiles import get_profile
-
-PROTOCOLS = ("random", "identity", "eyeglasses", "male")
+from studies.claims.core import PROTOCOLS, perceptual_inputs
+from studies.metrics.rerank import overstated_originality_evidence
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("correlation-overstates-originality", source="T25 §5.4, §6.3",
                    statement="Perceptual nearest neighbours are closer than correlation suggests.")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_correlation_overstates_originality(claim, protocol, profile_name, trained, evaluation):
-    profile = get_profile(profile_name)
-    grid = {g.name: g for g in profile.protocols}[protocol]
-    n = max(grid.n_grid)
+def test_correlation_overstates_originality(claim, protocol, profile, trained, evaluation):
     k = int(claim.threshold("k"))
     threshold = claim.threshold("relative_gap")
-    claim.param(protocol=protocol, N=n, group="A", k=k, seeds=profile.sample.n_seeds)
-    try:
-        metric = LPIPS("vgg")
-    except MissingResourceError as exc:
-        claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
+    inputs = perceptual_inputs(claim, profile, evaluation, trained, protocol)
+    if inputs is None:
         return
-    samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
-    claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; "
-               f"{100 * notes['clipped_fraction']:.1f}% of sample pixels clipped to [0, 1] before LPIPS")
+    metric, samples, train = inputs
     ev = overstated_originality_evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
     claim.measure("relative LPIPS gap (exact NN vs correlation top-1)", ev["relative_gap"].estimate,
                   ci=tuple(ev["relative_gap"]), threshold=threshold, direction=">", key=True)

@@ -8,33 +8,20 @@ from __future__ import annotations
 
 import pytest
 
-from studies.claims.verdict import INCONCLUSIVE
-from studies.errors import MissingResourceError
-from studies.metrics.perceptual import LPIPS
-from studies.metrics.rerank import evaluation_samples, rank_inversion_evidence, side_by_side_figure
-from studies.profiles import get_profile
-
-PROTOCOLS = ("random", "identity", "eyeglasses", "male")
+from studies.claims.core import PROTOCOLS, perceptual_inputs
+from studies.metrics.rerank import rank_inversion_evidence, side_by_side_figure
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("lpips-rank-inversion", source="T25 §5.4", statement="LPIPS re-ranking changes the nearest neighbour among correlation's top-k.")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_lpips_rank_inversion(claim, protocol, profile_name, trained, evaluation):
-    profile = get_profile(profile_name)
-    grid = {g.name: g for g in profile.protocols}[protocol]
-    n = max(grid.n_grid)
+def test_lpips_rank_inversion(claim, protocol, profile, trained, evaluation):
     k = int(claim.threshold("k"))
     threshold = claim.threshold("top1_change_rate")
-    claim.param(protocol=protocol, N=n, group="A", k=k, seeds=profile.sample.n_seeds)
-    try:
-        metric = LPIPS("vgg")
-    except MissingResourceError as exc:
-        claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
+    inputs = perceptual_inputs(claim, profile, evaluation, trained, protocol)
+    if inputs is None:
         return
-    samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
-    claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; "
-               f"{100 * notes['clipped_fraction']:.1f}% of sample pixels clipped to [0, 1] before LPIPS")
+    metric, samples, train = inputs
     ev = rank_inversion_evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
     r = ev["rerank"]
     claim.measure("top-1 change rate", ev["change_rate"].estimate, ci=tuple(ev["change_rate"]), threshold=threshold, direction=">", key=True)

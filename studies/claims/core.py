@@ -35,6 +35,27 @@ def with_random_reference(profile, evaluation, protocol: str):
     return ev, evaluation("random", ev.n)
 
 
+def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
+    """(LPIPS metric, model A's samples, A's training images) at the protocol's largest N for the
+    perceptual claims, recording the shared parameters and notes; None after concluding
+    INCONCLUSIVE when genuine LPIPS weights are missing (never a random backbone)."""
+    from ..errors import MissingResourceError
+    from ..metrics.perceptual import LPIPS
+    from ..metrics.rerank import evaluation_samples
+
+    n = profile.protocol(protocol).n_grid[-1]
+    claim.param(protocol=protocol, N=n, group="A", k=int(claim.threshold("k")), seeds=profile.sample.n_seeds)
+    try:
+        metric = LPIPS("vgg")
+    except MissingResourceError as exc:
+        claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
+        return None
+    samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
+    claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; "
+               f"{100 * notes['clipped_fraction']:.1f}% of sample pixels clipped to [0, 1] before LPIPS")
+    return metric, samples, train
+
+
 def median_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
     x = np.asarray(x, dtype=np.float64)
     return float(np.median(x)), tuple(bootstrap_ci(x, np.median, n_boot=2000, seed=seed))
