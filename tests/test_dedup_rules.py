@@ -141,6 +141,27 @@ def test_exact_equals_dense_on_facelike_colour():
     assert remove_duplicates(x, method="exact").tolist() == remove_duplicates(x, method="dense").tolist()
 
 
+@pytest.mark.parametrize("threshold", [0.5, 0.9, 0.99])
+def test_exact_window_scan_equals_dense_across_slabs(monkeypatch, threshold):
+    # a low threshold widens the window, so many pairs straddle slabs and tile edges; small tiles
+    # put block boundaries everywhere
+    x, _ = facelike(1200, seed=8, duplicate_rate=0.05)
+    monkeypatch.setattr(dedup, "ROW_TILE", 37)
+    monkeypatch.setattr(dedup, "COL_TILE", 101)
+    want = remove_duplicates(x, method="dense", threshold=threshold)
+    assert remove_duplicates(x, method="exact", threshold=threshold).tolist() == want.tolist()
+
+
+def test_exact_window_scan_bounds_fewer_pairs_than_the_triangle(monkeypatch):
+    x, _ = facelike(3000, seed=9)
+    monkeypatch.setattr(dedup, "ROW_TILE", 128)  # blocks small against N, as at full scale
+    stats = {}
+    dedup._exact(dedup._as_images(x), 0.95, 5000, stats=stats)
+    # the slab-and-window order must skip a real share of the N(N-1)/2 pairs on face-like data
+    assert stats["bound_pairs"] < 0.6 * 3000 * 2999 / 2, stats
+    assert stats["verified_pairs"] > 0
+
+
 def test_cross_duplicates_matches_brute_force():
     x, _ = facelike(600, seed=5, duplicate_rate=0.05)
     a, b = x[:300], x[300:].copy()

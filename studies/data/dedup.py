@@ -32,8 +32,10 @@ GRID = 20
 DEFAULT_MAX_DENSE_BYTES = 4 * 2**30
 PRUNE_MARGIN = 1e-3  # slack of the coarse bound: >> its float error (~(d + k)·2^-24), so it never drops a pair
 ROW_TILE = 512
-COL_TILE = 4096
+COL_TILE = 1024
 PCA_RANK = 24
+WINDOW_KEYS = 8  # leading principal coordinates kept in float64: the window scan's keys come from them
+VERIFY_BATCH = 1 << 16  # candidate pairs collected before they are verified at full resolution
 _FEATURE_CHUNK = 8192
 
 
@@ -55,7 +57,7 @@ def _as_images(images, name: str = "images", min_n: int = 2) -> torch.Tensor:
         raise InputError(f"{name}: expected a numpy array or torch tensor (N, C, H, W), got {type(images).__name__}")
     if x.ndim != 4:
         raise InputError(f"{name}: expected 4 dimensions (N, C, H, W), got shape {tuple(x.shape)}")
-    n, _, h, w = x.shape
+    n, c, h, w = x.shape
     if n == 0:
         raise InputError(f"{name}: the array is empty (N = 0); nothing to de-duplicate")
     if n < min_n:
@@ -65,7 +67,8 @@ def _as_images(images, name: str = "images", min_n: int = 2) -> torch.Tensor:
     if h < GRID or w < GRID:
         raise InputError(f"{name}: {h}x{w} pixels is smaller than the {GRID}x{GRID} comparison grid")
     x = x.to(torch.float32)
-    finite = torch.isfinite(x.reshape(n, -1)).all(dim=1)
+    # in chunks: isfinite's temporaries over the whole array would cost several times its size
+    finite = torch.cat([torch.isfinite(x[s:s + _FEATURE_CHUNK].reshape(-1, c * h * w)).all(dim=1) for s in range(0, n, _FEATURE_CHUNK)])
     if not bool(finite.all()):
         bad = torch.nonzero(~finite).flatten()
         raise InputError(f"{name}: NaN or inf values in {bad.numel()} image(s), first at index {int(bad[0])}")
@@ -184,7 +187,8 @@ def _blockwise(x: torch.Tensor, t: float, b: int, *, offset_diagonal: bool) -> n
 #
 # |C_ij| does not change when a feature vector is negated (negation is exact in floating point), so
 # the engine first flips every vector to make its first principal coordinate z1 >= 0. Then
-#   C_ij >  t  needs  Z_i·Z_j + r_i r_j > t                       (scan 1, over all pairs)
+#   C_ij >  t  needs  Z_i·Z_j + r_i r_j > t, and |z_k,i - z_k,j| < sqrt(2(1 - t)) for every k
+#              (scan 1, over the pairs that the slab-and-window order of _window_scan can reach)
 #   C_ij < -t  needs  ||a + b||² < 2(1 - t) (unit vectors), hence z1_i + z1_j < sqrt(2(1 - t)),
 #              so both lie in the small "low" set L, scanned against its negation (scan 2)
 # where Z = coordinates on the top principal directions V and r = the norm of what V leaves out:
@@ -200,35 +204,42 @@ def _device(device) -> torch.device:
 
 
 def _principal(D: torch.Tensor, rank: int) -> torch.Tensor:
-    """Top-``rank`` eigenvectors (d, k) float64 of DᵀD, from at most 65,536 evenly spaced rows."""
-    step = max(1, D.shape[0] // 65536)
-    S = D[::step].double()
+    """Top-``rank`` eigenvectors (d, k) float64 of DᵀD, from at most 16,384 evenly spaced rows.
+
+    Only the orthonormality of the result matters for the bounds (eigh and svd give it to float64
+    precision whatever matrix they factor), so the Gram matrix may be a float32 estimate."""
+    step = max(1, D.shape[0] // 16384)
+    S = D[::step]
     # one thread: threaded LAPACK on a small matrix takes seconds instead of milliseconds on a busy CPU
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         if S.shape[0] < S.shape[1]:  # few rows: right singular vectors of S are cheaper than eigh of SᵀS
-            _, _, vh = torch.linalg.svd(S, full_matrices=False)
+            _, _, vh = torch.linalg.svd(S.double(), full_matrices=False)
             return vh[:min(rank, vh.shape[0])].T.contiguous()
-        _, vecs = torch.linalg.eigh(S.T @ S)
+        G = (S.T @ S).double()
+        _, vecs = torch.linalg.eigh((G + G.T) / 2)
     finally:
         torch.set_num_threads(threads)
     return vecs[:, -min(rank, D.shape[1]):].flip(1).contiguous()
 
 
-def _bound_vectors(D: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(A, z1): A = [Z, r] float32 with Z = D V and r = |D - Z Vᵀ| rounded up, z1 = Z[:, 0] float64."""
+def _bound_vectors(D: torch.Tensor, V: torch.Tensor, lead: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(A, Zl): A = [Z, r] float32 with Z = D V and r = |D - Z Vᵀ| rounded up; Zl = the first ``lead``
+    columns of Z in float64 (sort keys of the window scan and the sign of z1)."""
     n, k = D.shape[0], V.shape[1]
     A = torch.empty(n, k + 1, dtype=torch.float32)
-    z1 = torch.empty(n, dtype=torch.float64)
+    Zl = torch.empty(n, min(lead, k), dtype=torch.float64)
     for s in range(0, n, _FEATURE_CHUNK):
         c = D[s:s + _FEATURE_CHUNK].double()
         z = c @ V
-        res = (c - z @ V.T).norm(dim=1)
+        # |D - Z Vᵀ|² = |D|² - |Z|² for orthonormal V; float64 leaves an error ~1e-15 in the square,
+        # ~3e-8 in r, far inside the rounding up below
+        res = ((c * c).sum(dim=1) - (z * z).sum(dim=1)).clamp_(min=0).sqrt_()
         A[s:s + len(c), :k] = z.float()
         A[s:s + len(c), k] = (res * (1 + 1e-6) + 1e-6).float()  # rounding up keeps the bound an upper bound
-        z1[s:s + len(c)] = z[:, 0]
-    return A, z1
+        Zl[s:s + len(c)] = z[:, :Zl.shape[1]]
+    return A, Zl
 
 
 def _negated(A: torch.Tensor) -> torch.Tensor:
@@ -298,21 +309,103 @@ def _low_set(z1: torch.Tensor, t: float) -> torch.Tensor:
 
 
 def _canonical(D: torch.Tensor, rank: int):
+    """(D, A, Zl) with every row's sign flipped so that z1 >= 0 (D in place, A and Zl to match)."""
     V = _principal(D, rank)
-    A, z1 = _bound_vectors(D, V)
-    sign = torch.where(z1 < 0, -1.0, 1.0).float()[:, None]
+    A, Zl = _bound_vectors(D, V, WINDOW_KEYS)
+    neg = Zl[:, 0] < 0
+    sign = torch.where(neg, -1.0, 1.0).float()[:, None]
     D.mul_(sign)  # in place: D is this engine's own copy, and a second N x d copy would double the peak
     A[:, :-1] *= sign
-    return D, A, z1.abs()
+    Zl[neg] *= -1
+    return D, A, Zl
+
+
+def _window_scan(D, A, Zl, t, *, row_tile, col_tile, dev, stats: dict) -> torch.Tensor:
+    """Rows i having some j < i with C_ij > t (canonical signs), as a boolean mask over rows.
+
+    For unit vectors C_ij > t needs |a - b|² < 2(1 - t), and any orthonormal direction u (a column of
+    V) gives |u·a - u·b| <= |a - b| < w = sqrt(2(1 - t)) (plus margin). So the rows are cut into slabs
+    of width w along the principal coordinate of largest spread (partners lie in the same or the
+    adjacent slab) and sorted inside each slab by the coordinate of second largest spread (partners lie
+    within w of each other in that order). Each block of sorted rows is bounded, with the rank-k bound,
+    only against the earlier rows of its own slab reaching w below it and the window of the slab below;
+    that visits every unordered pair within reach once. Verified pairs are mapped back to the original
+    order, where the larger index is the one removed."""
+    n = D.shape[0]
+    w = math.sqrt(2 * (1 - t)) + PRUNE_MARGIN
+    Zn = Zl.numpy()
+    spread = np.argsort(-Zn.var(axis=0), kind="stable")
+    ka, kb = int(spread[0]), int(spread[min(1, spread.size - 1)])
+    slab = np.floor((Zn[:, ka] - Zn[:, ka].min()) / w).astype(np.int64)
+    order_np = np.lexsort((Zn[:, kb], slab))
+    order = torch.from_numpy(order_np)
+    sl, ks = slab[order_np], Zn[order_np, kb]
+    cuts = np.flatnonzero(np.diff(sl)) + 1
+    segments = list(zip(np.r_[0, cuts].tolist(), np.r_[cuts, n].tolist()))
+    segment_of = {int(sl[s0]): (s0, s1) for s0, s1 in segments}
+    As = A[order].to(dev)
+    AsT = As.T.contiguous()
+    lo = t - PRUNE_MARGIN
+    done = torch.zeros(n, dtype=torch.bool)
+    pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+    waiting = 0
+
+    def flush() -> None:
+        # survivors are ~1e-5 of the bounded pairs: verified in batches, which also bounds their memory
+        nonlocal waiting
+        if pending:
+            gi, gj = torch.cat([p[0] for p in pending]), torch.cat([p[1] for p in pending])
+            pending.clear()
+            later = torch.maximum(gi, gj)
+            open_ = ~done[later]
+            gi, gj, later = gi[open_], gj[open_], later[open_]
+            stats["verified_pairs"] += gi.numel()
+            done[later[_verify(D, D, gi, gj, t)]] = True
+        waiting = 0
+
+    # one tile buffer for the whole scan: tiles of varying shape, freed between small long-lived
+    # candidate lists, fragment the heap (resident memory grew by GiBs at N = 202,589 without it)
+    buf = torch.empty(row_tile * col_tile, dtype=torch.float32, device=dev)
+    for s0, s1 in segments:
+        below = segment_of.get(int(sl[s0]) - 1)
+        for r0 in range(s0, s1, row_tile):
+            r1 = min(r0 + row_tile, s1)
+            ranges = [(s0 + int(np.searchsorted(ks[s0:s1], ks[r0] - w, side="left")), r1)]
+            if below is not None:
+                b0, b1 = below
+                ranges.append((b0 + int(np.searchsorted(ks[b0:b1], ks[r0] - w, side="left")),
+                               b0 + int(np.searchsorted(ks[b0:b1], ks[r1 - 1] + w, side="right"))))
+            R = As[r0:r1]
+            for c_lo, c_hi in ranges:
+                for c0 in range(c_lo, c_hi, col_tile):
+                    c1 = min(c0 + col_tile, c_hi)
+                    U = torch.mm(R, AsT[:, c0:c1], out=buf[:(r1 - r0) * (c1 - c0)].view(r1 - r0, c1 - c0))
+                    if c1 > r0 and c0 < r1:  # the tile touches the diagonal: keep sorted column < sorted row only
+                        U.masked_fill_(torch.arange(c0, c1, device=dev)[None, :] >= torch.arange(r0, r1, device=dev)[:, None], -1.0)
+                    stats["bound_pairs"] += U.numel()
+                    cand = U.amax(dim=1) > lo
+                    if not bool(cand.any()):
+                        continue
+                    rows = torch.nonzero(cand).flatten()
+                    ii, jj = torch.nonzero(U[rows] > lo, as_tuple=True)
+                    gi, gj = order[rows[ii].cpu() + r0], order[jj.cpu() + c0]
+                    # only the later image of a pair can be removed: skip pairs whose later one already is
+                    open_ = ~done[torch.maximum(gi, gj)]
+                    pending.append((gi[open_], gj[open_]))
+                    waiting += int(open_.sum())
+                    if waiting >= VERIFY_BATCH:
+                        flush()
+    flush()
+    stats["window_keys"] = (ka, kb)
+    return done
 
 
 def _exact(x: torch.Tensor, t: float, block: int, device=None, stats: dict | None = None) -> np.ndarray:
     st = {"bound_pairs": 0, "verified_pairs": 0}
-    D, A, z1 = _canonical(features(x), PCA_RANK)
+    D, A, Zl = _canonical(features(x), PCA_RANK)
     dev = _device(device)
-    done = torch.zeros(D.shape[0], dtype=torch.bool)
-    _scan(D, A, D, A, t, **_tiles(block), triangle=True, done=done, dev=dev, stats=st)
-    low = _low_set(z1, t)
+    done = _window_scan(D, A, Zl, t, **_tiles(block), dev=dev, stats=st)
+    low = _low_set(Zl[:, 0], t)
     if low.numel() > 1:
         sub_done = done[low].clone()
         DL, AL = D[low], A[low]
@@ -338,7 +431,8 @@ def remove_duplicates(
     """Sorted int64 indices of the images that the chosen method removes (SPEC §2).
 
     ``images``: float array or tensor (N, C, H, W) with N >= 2 and H, W >= 20. ``block``: the block
-    size b of the blockwise listings; ``exact`` uses tiles of min(block, 2048). ``max_dense_bytes``
+    size b of the blockwise listings; ``exact`` bounds tiles of min(block, ROW_TILE) x
+    min(block, COL_TILE) pairs. ``max_dense_bytes``
     bounds what ``dense`` may allocate. ``device``: where ``exact`` scans (default: CUDA when present);
     its decisions do not depend on it."""
     if method not in METHODS:
@@ -362,11 +456,11 @@ def cross_duplicates(a_images, b_images, threshold: float = 0.95, *, block: int 
     if xa.shape[1:] != xb.shape[1:]:
         raise InputError(f"cross_duplicates: image shapes differ, {tuple(xa.shape[1:])} vs {tuple(xb.shape[1:])}")
     na = xa.shape[0]
-    D, A, z1 = _canonical(torch.cat([features(xa), features(xb)]), PCA_RANK)
+    D, A, Zl = _canonical(torch.cat([features(xa), features(xb)]), PCA_RANK)
     st = {"bound_pairs": 0, "verified_pairs": 0}
     dev = _device(device)
     i1, j1 = _scan(D[:na], A[:na], D[na:], A[na:], t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
-    low = _low_set(z1, t)
+    low = _low_set(Zl[:, 0], t)
     la, lb = low[low < na], low[low >= na]
     i2, j2 = _scan(D[la], A[la], D[lb], _negated(A[lb]), t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
     pairs = {(int(i), int(j)) for i, j in zip(i1.tolist(), j1.tolist())}
