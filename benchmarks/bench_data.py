@@ -13,6 +13,8 @@ from studies.data.dataset import build_dataset
 from studies.data.images import preprocess_files
 from studies.data.synth import generate
 
+from timing import timed
+
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory):
@@ -28,9 +30,9 @@ def test_preprocess_rate_40px(benchmark, faces):
         preprocess_files(paths, 40)
         cpu.append(time.process_time() - c0)
 
-    benchmark.pedantic(run, rounds=3, iterations=1)
+    _, wall = timed(benchmark, run, rounds=3)
     rate = len(paths) / min(cpu)
-    benchmark.extra_info.update(images=len(paths), jpegs_per_s_cpu=round(rate, 1), jpegs_per_s_wall=round(len(paths) / benchmark.stats.stats.min, 1))
+    benchmark.extra_info.update(images=len(paths), jpegs_per_s_cpu=round(rate, 1), jpegs_per_s_wall=round(len(paths) / min(wall), 1))
     assert rate >= 500, f"{rate:.0f} JPEGs/s to 40x40 on one core, target 500"
 
 

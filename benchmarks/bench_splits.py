@@ -16,6 +16,8 @@ from studies.data.audit import audit, read_group
 from studies.data.celeba import default_meta_dir, read_metadata, write_order
 from studies.data.splits import make_split
 
+from timing import timed
+
 META = default_meta_dir()
 pytestmark = [pytest.mark.needs_celeba_meta, pytest.mark.skipif(META is None, reason="CelebA metadata folder not found")]
 
@@ -40,7 +42,7 @@ def _audit_from_files(a_path, b_path):
 
 
 def test_audit_200k_names_with_parsing(benchmark, lists):
-    rep = benchmark.pedantic(_audit_from_files, args=lists, rounds=3, iterations=1, warmup_rounds=0)
+    rep, wall = timed(benchmark, _audit_from_files, args=lists, rounds=3, warmup_rounds=0)
     assert rep["n_a"] + rep["n_b"] == 200_000 and rep["overlap_names"] == 0
     tracemalloc.start()
     _audit_from_files(*lists)
@@ -48,7 +50,7 @@ def test_audit_200k_names_with_parsing(benchmark, lists):
     tracemalloc.stop()
     benchmark.extra_info["peak_traced_MiB"] = round(peak / 2**20, 1)
     benchmark.extra_info["max_rss_MiB"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    median = benchmark.stats.stats.median
+    median = sorted(wall)[len(wall) // 2]
     assert median <= AUDIT_BUDGET_S, f"200,000-name audit took {median:.2f} s (median of 3), budget {AUDIT_BUDGET_S} s"
 
 

@@ -15,7 +15,10 @@ from torch import nn
 
 from studies.config import ModelConfig, TrainConfig
 from studies.model.unet import BiasFreeBatchNorm, UNet
-from studies.train import memory_format_for, train_step
+from studies.train import cpu_bf16_supported, memory_format_for, train_step
+from studies.zoo import training_flops
+
+from peak import gemm_flops_per_s, roofline
 
 CASES = {
     "smoke": dict(cfg=ModelConfig(blocks=2, width=16), side=16, batch=128, n=1000, steps=30),
@@ -70,9 +73,10 @@ def baseline_steps(case, steps):
     return seen
 
 
-def memgen_steps(case, steps):
+def memgen_steps(case, steps, *, bf16=False):
     """memgen's inner loop (studies.train.train_step): preloaded tensor, permutation index,
-    one-call noise, channels_last, the hand-written norm backward."""
+    one-call noise, channels_last, the hand-written norm backward; ``bf16`` adds bf16 autocast
+    (TrainConfig.bf16 on a CPU with native bf16: not the baseline's arithmetic)."""
     g = torch.Generator().manual_seed(0)
     data = torch.rand(case["n"], 1, case["side"], case["side"], generator=torch.Generator().manual_seed(1))
     sched = torch.arange(case["n"]).repeat(4)
@@ -85,7 +89,7 @@ def memgen_steps(case, steps):
         order = sched[torch.randperm(len(sched), generator=g)]
         for s in range(0, len(order), bsz):
             x = data[order[s : s + bsz]]
-            loss_sum += train_step(net, opt, x, g, "quadratic", memory_format=fmt)
+            loss_sum += train_step(net, opt, x, g, "quadratic", memory_format=fmt, autocast=bf16)
             done += 1
             seen += x.shape[0]
             if done == steps:
@@ -124,9 +128,31 @@ def test_train_throughput(benchmark, name):
     base = _rate(baseline_steps, case)
     ours = benchmark.pedantic(lambda: _rate(memgen_steps, case), rounds=1, iterations=1)
     ratio = ours / base
-    benchmark.extra_info.update({"images_per_s": ours, "baseline_images_per_s": base, "ratio": ratio})
-    print(f"\n{name}: memgen {ours:.0f} img/s, baseline {base:.0f} img/s, ratio {ratio:.2f}x")
+    # The ceiling: fp32 GEMM FLOP/s on this thread, measured now. No loop with the baseline's fp32
+    # arithmetic can beat the baseline by more than peak / (baseline FLOP rate).
+    roof = roofline(training_flops(case["cfg"], case["side"], 1), ours, base, gemm_flops_per_s(torch.float32))
+    benchmark.extra_info.update({"images_per_s": ours, "baseline_images_per_s": base, "ratio": ratio,
+                                 "target_1_5x_met": ratio >= 1.5, **roof})
+    print(f"\n{name}: memgen {ours:.0f} img/s, baseline {base:.0f} img/s, ratio {ratio:.2f}x; "
+          f"{roof['gflops']:.0f} vs {roof['baseline_gflops']:.0f} GFLOP/s of a {roof['peak_gflops']:.0f} GFLOP/s fp32 GEMM "
+          f"(utilisation {roof['utilisation']:.0%}); highest ratio the fp32 arithmetic allows: {roof['ceiling_ratio']:.2f}x")
     # One round each on a shared 2-core machine: the two timings carry ~10% noise, so the guard is
     # "not slower beyond noise" (0.9). The issue's 1.5x target is tracked in benchmarks/RESULTS.md:
-    # met for the smoke UNet, not for the 7.6M UNet on CPU (convolutions are 88% of its step).
+    # met for the smoke UNet; for the 7.6M UNet the baseline already runs near the fp32 GEMM peak.
     assert ratio > 0.9, f"memgen loop slower than the baseline: {ours:.0f} vs {base:.0f} images/s (ratio {ratio:.2f})"
+
+
+@pytest.mark.skipif(not cpu_bf16_supported(), reason="this CPU has no native bf16 (AVX512-BF16 / AMX)")
+def test_train_throughput_bf16_cpu(benchmark):
+    """TrainConfig.bf16 on the CPU: the 7.6M UNet with bf16 autocast against the fp32 baseline. A
+    different arithmetic (bf16 products), so it does not count for the identical-math target; it is
+    the fast path for researchers training paper-scale models on AMX CPUs."""
+    case = CASES["unet7.6M-40px"]
+    base = _rate(baseline_steps, case)
+    ours = benchmark.pedantic(lambda: _rate(lambda c, s: memgen_steps(c, s, bf16=True), case), rounds=1, iterations=1)
+    ratio = ours / base
+    roof = roofline(training_flops(case["cfg"], case["side"], 1), ours, base, gemm_flops_per_s(torch.bfloat16))
+    benchmark.extra_info.update({"images_per_s": ours, "baseline_images_per_s": base, "ratio": ratio, **roof})
+    print(f"\nunet7.6M-40px bf16 autocast: {ours:.0f} img/s vs fp32 baseline {base:.0f} img/s, ratio {ratio:.2f}x; "
+          f"{roof['gflops']:.0f} GFLOP/s of a {roof['peak_gflops']:.0f} GFLOP/s bf16 GEMM ({roof['utilisation']:.0%})")
+    assert ratio > 1.0, f"bf16 autocast on this CPU is not faster than fp32: {ours:.0f} vs {base:.0f} images/s"

@@ -190,7 +190,7 @@ class TrainConfig:
     seed: int = 0
     eval_images: int = 300  # train/test images for the per-epoch PSNR log
     device: str = "auto"  # "auto", "cpu", "cuda"
-    bf16: bool = False  # CUDA only: bf16 autocast
+    bf16: bool = False  # bf16 autocast: CUDA, or a CPU with native bf16 (not the fp32 arithmetic)
     channels_last: bool = False  # CUDA only
     checkpoint_every: int = 1  # epochs between checkpoints (resume points)
 

@@ -161,3 +161,23 @@ def test_eval_every_changes_the_log_not_the_weights(tmp_path):
     assert _same_weights(every.net, sparse.net)
     assert ["psnr_test_grid" in r for r in sparse.log] == [False, False, True]
     assert all("psnr_test_grid" in r for r in every.log)
+
+
+def test_bf16_on_cpu_trains_or_refuses(tmp_path, monkeypatch):
+    """bf16 autocast on the CPU: where the CPU has native bf16 it trains (finite loss close to the
+    fp32 run, different weights: the flag really changes the arithmetic); where it has none, a
+    clear refusal instead of a silently slower emulation."""
+    import studies.train as train_mod
+
+    a, b = _images(32, 1), _images(32, 2)
+    cfg16 = TrainConfig(epochs=2, batch_size=16, eval_images=8, lr_decay_every=1, seed=0, bf16=True, device="cpu")
+    if train_mod.cpu_bf16_supported():
+        r32 = train(a, b, MODEL, FAST, n_total=64, out_dir=tmp_path / "fp32", progress=False)
+        r16 = train(a, b, MODEL, cfg16, n_total=64, out_dir=tmp_path / "bf16", progress=False)
+        l32, l16 = r32.log[-1]["train_loss"], r16.log[-1]["train_loss"]
+        assert math.isfinite(l16) and abs(l16 - l32) < 0.1 * l32, (l16, l32)
+        assert not _same_weights(r32.net, r16.net)
+    monkeypatch.setattr(train_mod, "cpu_bf16_supported", lambda: False)
+    with pytest.raises(InputError, match="no native bf16"):
+        train(a, b, MODEL, cfg16, n_total=64, out_dir=tmp_path / "refused", progress=False)
+    assert not (tmp_path / "refused").exists()  # refused before anything is written
