@@ -26,6 +26,9 @@ def test_memorization_small_n(claim, profile, evaluation, trained, protocol):
     threshold = claim.threshold("copy_corr")
     claim.method(f"median over {len(nn)} samples (A and B, {len(ev.ab)} seeds) of the correlation with the nearest own training image; 95% percentile bootstrap CI must lie above {threshold}")
     claim.measure("median nearest-training correlation", med, ci=ci, threshold="copy_corr", direction=">", key=True)
+    # reported, not decided on: what images that are not copies (held out) score against the same set
+    ref_med, ref_ci = median_ci(np.concatenate([ev.ref_a, ev.ref_b]))
+    claim.measure("median nearest-training correlation of held-out images (reference, not a copy)", ref_med, ci=ref_ci)
     ratios = np.concatenate([ev.ratio_a, ev.ratio_b])
     gu = float(np.mean(ratio_to_memorized(ratios[np.isfinite(ratios)]))) if np.isfinite(ratios).any() else float("nan")
     claim.measure("share memorised by Gu et al. (d1/d2 < 1/3)", gu)

@@ -30,7 +30,8 @@ from .metrics.similarity import ab_similarity, cross_seed_similarity
 from .sample import same_noise_pair, sampler_options
 
 # bump when what an evaluation computes changes: it is part of every cache key
-EVAL_VERSION = 1
+# 2: held-out reference (ref_a, ref_b); models sampled in channels_last (rounding differs from 1)
+EVAL_VERSION = 2
 ARRAYS_FILE = "arrays.npz"
 SUMMARY_FILE = "evaluation.json"
 
@@ -57,6 +58,12 @@ class PairEvaluation:
     test_psnr_b: np.ndarray
     train_psnr_a: np.ndarray
     train_psnr_b: np.ndarray
+    # (S,) nearest-training correlation of S images the model never saw (the other group's, a seeded
+    # choice): what an image that is not a copy scores against this training set. On homogeneous
+    # data (faces alike, small images) it is high, and a sample's nearest-training correlation means
+    # "copy" only where it exceeds this reference.
+    ref_a: np.ndarray
+    ref_b: np.ndarray
     path: Optional[Path] = field(default=None, repr=False)
 
     @property
@@ -77,7 +84,7 @@ class PairEvaluation:
 
 _ARRAY_FIELDS = (
     "samples_a", "samples_b", "ab", "null", "nn_a", "nn_b", "nn_index_a", "nn_index_b",
-    "ratio_a", "ratio_b", "test_psnr_a", "test_psnr_b", "train_psnr_a", "train_psnr_b",
+    "ratio_a", "ratio_b", "test_psnr_a", "test_psnr_b", "train_psnr_a", "train_psnr_b", "ref_a", "ref_b",
 )
 
 
@@ -156,6 +163,14 @@ def _nearest(samples: torch.Tensor, train: torch.Tensor, k: int) -> tuple[np.nda
     return np.asarray(top.scores[:, 0], dtype=np.float64), np.asarray(top.indices), np.asarray(ratio, dtype=np.float64)
 
 
+def heldout_reference(model: Any, count: int, *, seed: int = 0) -> np.ndarray:
+    """Nearest-training correlation (over ``model``'s own training set) of ``count`` images of its
+    held-out set, chosen with a seeded generator: the novelty reference of the copy measures."""
+    held = model.test_images
+    pick = torch.randperm(held.shape[0], generator=torch.Generator().manual_seed(seed))[: min(count, held.shape[0])]
+    return _nearest(held[pick], model.train_images, 1)[0]
+
+
 def _compute(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> PairEvaluation:
     cfg = profile.sample
     seeds = list(range(cfg.seed0, cfg.seed0 + cfg.n_seeds))
@@ -200,4 +215,5 @@ def _compute(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> PairEva
         null=np.asarray(cross_seed_similarity(sa, sb), dtype=np.float64),
         nn_a=nn_a, nn_b=nn_b, nn_index_a=idx_a, nn_index_b=idx_b, ratio_a=ratio_a, ratio_b=ratio_b,
         test_psnr_a=test_a, test_psnr_b=test_b, train_psnr_a=train_a, train_psnr_b=train_b,
+        ref_a=heldout_reference(model_a, len(seeds)), ref_b=heldout_reference(model_b, len(seeds)),
     )
