@@ -124,3 +124,20 @@ def test_cli_build_prints_artifact(cache, celeba_copy, capsys):
     assert main(["data", "facts", "--meta", str(celeba_copy), "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert facts["identities"] == 5 and len(facts["attributes"]) == 40
+
+
+def test_replaced_image_under_the_same_name_gives_a_new_artifact(cache, celeba_copy, tmp_path):
+    """A JPEG replaced in the user's folder (same name, other content) must not hit the stale cache."""
+    import torch
+    from PIL import Image
+
+    folder = tmp_path / "faces"
+    shutil.copytree(celeba_copy, folder)
+    cfg = DataConfig(source="celeba", resolution=8, order_seed=None)
+    first = build_dataset(cfg, folder)
+    name = first.names[0]
+    Image.new("RGB", (178, 218), (255, 255, 255)).save(folder / "img_align_celeba" / name, quality=95)
+    second = build_dataset(cfg, folder)
+    assert second.path != first.path
+    assert torch.allclose(second.images[0], torch.ones_like(second.images[0]), atol=0.02)  # the new, white image
+    assert not torch.allclose(first.images[0], second.images[0])
