@@ -20,8 +20,9 @@ from studies.stats import bootstrap_ci
 @pytest.mark.claim("attribute-respected", source="T25 §5.2",
                    statement="A model trained on one side of an attribute split generates its own attribute.")
 @pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS)
-def test_attribute_respected(claim, profile, dataset, evaluation, protocol):
+def test_attribute_respected(claim, profile, zoo, evaluation, protocol):
     grid = profile.protocol(protocol)
+    dataset = zoo.dataset(profile, protocol)  # this protocol's images (without dedup where it opts out)
     attribute = grid.split.attribute
     ev = evaluation(protocol, grid.n_grid[-1])
     claim.param(protocol=protocol, attribute=attribute, n=ev.n)

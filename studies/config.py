@@ -232,6 +232,9 @@ class ProtocolGrid:
     name: str  # parametrisation id: "random", "identity", "eyeglasses", "male"
     split: SplitConfig
     n_grid: tuple[int, ...]
+    # False: the profile's near-duplicate removal is not applied to this protocol's images (T25
+    # de-duplicated only the random split's set; its attribute and identity splits use all 202,599)
+    dedup: bool = True
 
     def __post_init__(self) -> None:
         _check(len(self.n_grid) >= 1, f"protocol {self.name}: empty N grid")
@@ -254,6 +257,13 @@ class Profile:
     psnr_images: int = 300  # train / test images of the PSNR curves (SPEC §7)
     psnr_noise_draws: int = 3
     needs_real_images: bool = False
+
+    def data_for(self, protocol: Optional[str] = None) -> DataConfig:
+        """The data config of ``protocol``'s images: the profile's, without dedup where the protocol
+        opts out (``ProtocolGrid.dedup``). ``None``: the profile's own."""
+        if protocol is None or self.data.dedup is None or self.protocol(protocol).dedup:
+            return self.data
+        return dataclasses.replace(self.data, dedup=None)
 
     def protocol(self, name: str) -> ProtocolGrid:
         for p in self.protocols:

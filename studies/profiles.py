@@ -65,14 +65,15 @@ def profile_names() -> list[str]:
     return sorted(_PROFILES)
 
 
-def _protocols(n_total: int, grids: dict[str, tuple[int, ...]], seed: int = 0) -> tuple[ProtocolGrid, ...]:
+def _protocols(n_total: int, grids: dict[str, tuple[int, ...]], seed: int = 0,
+               dedup: tuple[str, ...] = ("random", "identity", "eyeglasses", "male")) -> tuple[ProtocolGrid, ...]:
     splits = {
         "random": SplitConfig(protocol="random", n_total=n_total, seed=seed),
         "identity": SplitConfig(protocol="identity", n_total=n_total, seed=seed),
         "eyeglasses": SplitConfig(protocol="attribute", attribute="Eyeglasses", n_total=n_total, seed=seed),
         "male": SplitConfig(protocol="attribute", attribute="Male", n_total=n_total, seed=seed),
     }
-    return tuple(ProtocolGrid(name=k, split=splits[k], n_grid=v) for k, v in grids.items())
+    return tuple(ProtocolGrid(name=k, split=splits[k], n_grid=v, dedup=k in dedup) for k, v in grids.items())
 
 
 # smoke: synthetic faces on two CPU cores. Calibrated 2026-12-01 (issue 9) from probes on the
@@ -117,6 +118,7 @@ register_profile(
                 "eyeglasses": (10, 100, 1000, 13_193),
                 "male": (10, 100, 1000, 10_000, 84_434),
             },
+            dedup=("random",),  # SPEC §3: T25 applied no dedup to attribute or identity splits
         ),
         needs_real_images=True,
     )
@@ -139,6 +141,7 @@ register_profile(
                 "eyeglasses": (10, 100, 1000, 13_193),
                 "male": (10, 100, 1000, 10_000, 84_434),
             },
+            dedup=("random",),  # SPEC §3: T25 applied no dedup to attribute or identity splits
         ),
         needs_real_images=True,
     )

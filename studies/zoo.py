@@ -141,16 +141,19 @@ class Zoo:
 
     # -- inputs ---------------------------------------------------------------------------------
 
-    def dataset(self, profile: Union[str, Profile]):
+    def dataset(self, profile: Union[str, Profile], protocol: Optional[str] = None):
+        """The dataset of ``protocol``'s models (the profile's, or without dedup where the protocol
+        opts out of it); ``protocol=None``: the profile's own."""
         prof = _profile(profile)
-        key = config_hash(prof.data)
+        data = prof.data_for(protocol)
+        key = config_hash(data)
         if key not in self._datasets:
             from .data.dataset import build_dataset
 
-            celeba = self.celeba_dir if prof.data.source == "celeba" else None
-            if prof.data.source == "celeba" and celeba is None:
+            celeba = self.celeba_dir if data.source == "celeba" else None
+            if data.source == "celeba" and celeba is None:
                 raise InputError(f"profile {prof.name} trains on real CelebA images: pass the folder (--celeba DIR or Zoo(celeba_dir=...))")
-            self._datasets[key] = build_dataset(prof.data, celeba)
+            self._datasets[key] = build_dataset(data, celeba)
         return self._datasets[key]
 
     def split(self, profile: Union[str, Profile], protocol: str, n: int):
@@ -159,7 +162,7 @@ class Zoo:
 
         prof = _profile(profile)
         grid = prof.protocol(protocol)
-        ds = self.dataset(prof)
+        ds = self.dataset(prof, protocol)
         meta = None
         if grid.split.protocol != "random":
             key = str(ds.meta_dir)
@@ -171,10 +174,10 @@ class Zoo:
         return make_split(grid.split, n, names=ds.names, meta=meta, strict=True)
 
     def address(self, profile: Union[str, Profile], protocol: str, group: str, n: int) -> str:
-        return self._address(_profile(profile), self.split(profile, protocol, n), _group(group))
+        return self._address(_profile(profile), protocol, self.split(profile, protocol, n), _group(group))
 
-    def _address(self, prof: Profile, split, group: str) -> str:
-        ds = self.dataset(prof)
+    def _address(self, prof: Profile, protocol: str, split, group: str) -> str:
+        ds = self.dataset(prof, protocol)
         idx = split.a if group == "A" else split.b
         return config_hash(
             {
@@ -205,7 +208,7 @@ class Zoo:
         prof = _profile(profile)
         group = _group(group)
         split = self.split(prof, protocol, n)
-        key = self._address(prof, split, group)
+        key = self._address(prof, protocol, split, group)
         folder = self.root / key
         if not _complete(folder):
             if not build:
@@ -219,13 +222,13 @@ class Zoo:
         prof = profile or _profile(spec.profile)
         group = _group(spec.group)
         split = self.split(prof, spec.protocol, spec.n)
-        folder = self.root / self._address(prof, split, group)
+        folder = self.root / self._address(prof, spec.protocol, split, group)
         if not _complete(folder):
             self._train(prof, spec.protocol, split, group, folder)
         return folder
 
     def _train(self, prof: Profile, protocol: str, split, group: str, folder: Path) -> None:
-        ds = self.dataset(prof)
+        ds = self.dataset(prof, protocol)
         with FileLock(str(folder) + ".lock"):
             if _complete(folder):  # another process trained it while we waited
                 return
@@ -260,7 +263,7 @@ class Zoo:
         config = {k: info[k] for k in ("model_config", "train_config", "exposure", "training_math_version", "steps", "seconds") if k in info}
         config["split"] = to_dict(split.config)
         return TrainedModel(net=net, config=config, train_indices=np.asarray(tr), test_indices=np.asarray(te),
-                            dataset=self.dataset(prof), log=rows, key=folder.name, path=folder, protocol=protocol,
+                            dataset=self.dataset(prof, protocol), log=rows, key=folder.name, path=folder, protocol=protocol,
                             group=group, n=split.n, split=split)
 
     # -- planning -------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ class Zoo:
                 try:
                     split = self.split(prof, spec.protocol, spec.n)
                     n = split.n
-                    status = "built" if _complete(self.root / self._address(prof, split, spec.group)) else "missing"
+                    status = "built" if _complete(self.root / self._address(prof, spec.protocol, split, spec.group)) else "missing"
                 except InputError as exc:
                     status = f"unavailable ({exc})" if "celeba" not in str(exc).lower() else "unknown (no data)"
             exp = exposure(n, grid.split.n_total, grid.split.exposure)

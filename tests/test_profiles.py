@@ -43,3 +43,45 @@ def test_configs_round_trip_and_hash_stably():
         from_dict(type(smoke.model), {**to_dict(smoke.model), "depth": 3})
     with pytest.raises(InputError, match="strictly increasing"):
         ProtocolGrid(name="random", split=smoke.protocols[0].split, n_grid=(100, 10))
+
+
+def test_paper_profiles_deduplicate_only_the_random_split():
+    """SPEC §3: T25 de-duplicated the random split's set only; attribute and identity splits use all
+    images (Eyeglasses 13,193 per side needs every image: after dedup fewer would be left)."""
+    from studies.profiles import get_profile
+
+    for name in ("celeba40", "celeba80"):
+        prof = get_profile(name)
+        assert prof.data_for("random").dedup == "exact"
+        for protocol in ("identity", "eyeglasses", "male"):
+            data = prof.data_for(protocol)
+            assert data.dedup is None and data.resolution == prof.data.resolution
+    smoke = get_profile("smoke")
+    assert all(smoke.data_for(p.name) == smoke.data for p in smoke.protocols)
+
+
+def test_zoo_uses_each_protocols_dataset(tmp_path, monkeypatch):
+    """A profile that de-duplicates only its random protocol: the zoo builds two datasets, and the
+    un-deduplicated one keeps the planted near-duplicates that dedup removes."""
+    import dataclasses
+
+    from studies.config import DataConfig, ModelConfig, Profile, SampleConfig, SynthConfig, TrainConfig
+    from studies.profiles import _protocols
+    from studies.zoo import Zoo
+
+    monkeypatch.setenv("MEMGEN_CACHE", str(tmp_path / "cache"))
+    prof = Profile(
+        name="dedup-per-protocol", description="test",
+        data=DataConfig(source="synthetic", resolution=20, dedup="exact", synth=SynthConfig(identities=12, seed=0, duplicate_rate=0.1)),
+        model=ModelConfig(blocks=1, width=4), train=TrainConfig(epochs=1, batch_size=16, eval_images=4),
+        sample=SampleConfig(n_seeds=2), protocols=_protocols(40, {"random": (10,), "male": (10,)}, dedup=("random",)),
+    )
+    zoo = Zoo(tmp_path / "zoo")
+    deduped, full = zoo.dataset(prof, "random"), zoo.dataset(prof, "male")
+    assert deduped.path != full.path
+    assert len(full.names) > len(deduped.names)
+    assert set(deduped.names) <= set(full.names)
+    assert zoo.dataset(prof) is deduped  # the profile's own config
+    assert dataclasses.replace(prof.data, dedup=None) == prof.data_for("male")
+    split = zoo.split(prof, "male", 10)  # drawn from the un-deduplicated images
+    assert set(split.names_a) | set(split.names_b) <= set(full.names)
