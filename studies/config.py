@@ -257,6 +257,37 @@ class Profile:
     psnr_images: int = 300  # train / test images of the PSNR curves (SPEC §7)
     psnr_noise_draws: int = 3
     needs_real_images: bool = False
+    # training-seed replicates of the pairs at the largest N of each protocol, pooled by the claims
+    # whose verdict one pair cannot carry (identity-less-stable); replicate r trains A and B with
+    # seeds train.seed + 2r and + 2r + 1 and samples from seeds sample.seed0 + 1000r (``replicate``)
+    replicates: int = 1
+
+    def __post_init__(self) -> None:
+        _check(self.replicates >= 1, f"Profile {self.name}: replicates must be >= 1, got {self.replicates}")
+
+    def replicas(self) -> dict[str, "Profile"]:
+        """Every replicate by name, this profile included."""
+        return {p.name: p for p in (self.replicate(r) for r in range(self.replicates))}
+
+    def replicated_n(self) -> Optional[int]:
+        """The N whose identity and random pairs are replicated (identity's largest), or None."""
+        names = {p.name for p in self.protocols}
+        if self.replicates < 2 or not {"identity", "random"} <= names:
+            return None
+        return self.protocol("identity").n_grid[-1]
+
+    def replicate(self, r: int) -> "Profile":
+        """Replicate ``r`` of this profile (0: the profile itself): other training and sampling seeds,
+        everything else equal, so its models have their own zoo addresses."""
+        if not 0 <= r < self.replicates:
+            raise InputError(f"profile {self.name}: replicate {r} outside 0..{self.replicates - 1}")
+        if r == 0:
+            return self
+        return dataclasses.replace(
+            self, name=f"{self.name}~r{r}",
+            train=dataclasses.replace(self.train, seed=self.train.seed + 2 * r),
+            sample=dataclasses.replace(self.sample, seed0=self.sample.seed0 + 1000 * r),
+        )
 
     def data_for(self, protocol: Optional[str] = None) -> DataConfig:
         """The data config of ``protocol``'s images: the profile's, without dedup where the protocol

@@ -275,6 +275,11 @@ class Zoo:
         for name in names:
             grid = prof.protocol(name)
             out += [ModelSpec(prof.name, name, g, n) for n in grid.n_grid for g in GROUPS]
+        # the training-seed replicates that identity-less-stable pools (Profile.replicates)
+        n_rep = prof.replicated_n()
+        if n_rep is not None and "identity" in names:
+            for r in range(1, prof.replicates):
+                out += [ModelSpec(prof.replicate(r).name, p, g, n_rep) for p in ("identity", "random") for g in GROUPS]
         return out
 
     def plan(self, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None, *, with_status: bool = True) -> list[dict]:
@@ -282,9 +287,10 @@ class Zoo:
         data (real CelebA not given) N is taken as requested and the status is unknown."""
         from .data.splits import exposure
 
-        prof = _profile(profile)
+        base = _profile(profile)
         rows = []
-        for spec in self.specs(prof, protocols):
+        for spec in self.specs(base, protocols):
+            prof = base.replicas()[spec.profile]
             grid = prof.protocol(spec.protocol)
             status, n = "unknown", spec.n
             if with_status:
@@ -374,8 +380,9 @@ def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "loca
 
 def missing_specs(zoo: Zoo, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None) -> list[ModelSpec]:
     prof = _profile(profile)
+    replicas = prof.replicas()
     out = []
     for spec in zoo.specs(prof, protocols):
-        if not zoo.has(prof, spec.protocol, spec.group, spec.n):
+        if not zoo.has(replicas[spec.profile], spec.protocol, spec.group, spec.n):
             out.append(spec)
     return out

@@ -85,3 +85,26 @@ def test_zoo_uses_each_protocols_dataset(tmp_path, monkeypatch):
     assert dataclasses.replace(prof.data, dedup=None) == prof.data_for("male")
     split = zoo.split(prof, "male", 10)  # drawn from the un-deduplicated images
     assert set(split.names_a) | set(split.names_b) <= set(full.names)
+
+
+def test_replicates_change_only_seeds():
+    from studies.errors import InputError
+    from studies.profiles import get_profile
+
+    smoke = get_profile("smoke")
+    assert smoke.replicate(0) is smoke
+    r2 = smoke.replicate(2)
+    assert r2.name == "smoke~r2" and r2.train.seed == smoke.train.seed + 4 and r2.sample.seed0 == smoke.sample.seed0 + 2000
+    assert r2.model == smoke.model and r2.data == smoke.data and r2.protocols == smoke.protocols
+    with pytest.raises(InputError, match="replicate 3 outside 0..2"):
+        smoke.replicate(3)
+    assert get_profile("smoke~r1") == smoke.replicate(1)  # how a pool worker or Slurm job finds it
+    with pytest.raises(InputError, match="unknown profile 'nope'"):
+        get_profile("nope~r1")
+    # the zoo plans them with the identity protocol only: 2 replicates x (identity, random) x (A, B)
+    from studies.zoo import Zoo
+
+    zoo_specs = Zoo.specs(None, smoke, ["identity"])
+    assert sorted(s.profile for s in zoo_specs if s.profile != "smoke") == ["smoke~r1"] * 4 + ["smoke~r2"] * 4
+    assert {s.n for s in zoo_specs if s.profile != "smoke"} == {4000}
+    assert all(s.profile == "smoke" for s in Zoo.specs(None, smoke, ["random"]))

@@ -35,6 +35,17 @@ def with_random_reference(profile, evaluation, protocol: str):
     return ev, evaluation("random", ev.n)
 
 
+def replicated_with_random_reference(profile, evaluation, protocol: str) -> list:
+    """``with_random_reference`` for each of ``profile.replicates`` training-seed replicates: a list
+    of (pair of ``protocol``, random pair) at the protocol's largest N, replicate 0 first."""
+    n = profile.protocol(protocol).n_grid[-1]
+    out = []
+    for r in range(profile.replicates):
+        ev = evaluation(protocol, n, replicate=r)
+        out.append((ev, evaluation("random", ev.n, replicate=r)))
+    return out
+
+
 def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
     """(LPIPS metric, model A's samples, A's training images) at the protocol's largest N for the
     perceptual claims, recording the shared parameters and notes; None after concluding

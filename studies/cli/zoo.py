@@ -56,7 +56,7 @@ def _build(args: argparse.Namespace) -> int:
         slurm["slurm_partition"] = args.slurm_partition
     if args.slurm_gpus:
         slurm["gpus_per_node"] = args.slurm_gpus
-    done = build_missing(zoo, specs, executor=args.executor, workers=args.workers, cluster=args.submitit_cluster, slurm=slurm, profiles={prof.name: prof})
+    done = build_missing(zoo, specs, executor=args.executor, workers=args.workers, cluster=args.submitit_cluster, slurm=slurm, profiles=prof.replicas())
     for path in done:
         print(path)
     return 0
