@@ -58,6 +58,8 @@ def test_attribute_classifier_learns_a_visible_attribute():
     clf = fit_attribute_classifier(x, y, name="bar", seed=0)
     assert clf.heldout_accuracy > 0.95
     assert clf.predict(x[:5]).tolist() == y[:5].tolist()
+    # blind to a sample's overall gain and offset (what a bias-free sampler leaves undetermined)
+    np.testing.assert_allclose(clf.prob(0.25 * x[:50] + 0.02), clf.prob(x[:50]), atol=1e-5)
 
 
 def test_attribute_classifier_refuses_bad_labels():

@@ -62,8 +62,10 @@ def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
         claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
         return None
     samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
-    claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; "
-               f"{100 * notes['clipped_fraction']:.1f}% of sample pixels clipped to [0, 1] before LPIPS")
+    claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; samples mapped to the "
+               f"training images' intensity before LPIPS (per-image mean/sd {notes['raw_mean']:.3f}/{notes['raw_sd']:.3f} -> "
+               f"{notes['data_mean']:.3f}/{notes['data_sd']:.3f}: a bias-free sampler leaves them undetermined, studies.metrics.intensity), "
+               f"then {100 * notes['clipped_fraction']:.1f}% of pixels clipped to [0, 1]")
     return metric, samples, train
 
 
@@ -130,6 +132,18 @@ def shift_ci(a: Sequence[float], b: Sequence[float], *, seed: int = 0, n_boot: i
 # figures
 
 
+# display of samples: a bias-free sampler leaves a sample's overall brightness and contrast
+# undetermined and the smoke models' drift dark (studies.metrics.intensity); figures show samples at
+# this per-image mean / sd, or at the training images' where those are in the figure
+DISPLAY_INTENSITY = (0.45, 0.2)
+
+
+def _sample_display(x, stats=DISPLAY_INTENSITY) -> np.ndarray:
+    from ..metrics.intensity import standardise
+
+    return (standardise(np.asarray(x)[None]) * stats[1] + stats[0])[0].numpy()
+
+
 def _img(ax, x, title=""):
     x = np.asarray(x)
     ax.imshow(np.clip(x[0] if x.shape[0] == 1 else np.moveaxis(x, 0, -1), 0, 1), cmap="gray", vmin=0, vmax=1)
@@ -176,9 +190,9 @@ def same_noise_grid_figure(evals: Sequence, protocol: str, *, seeds: int = 4):
     axes = fig.subplots(2 * k, len(evals), squeeze=False)
     for j, ev in enumerate(evals):
         for s in range(k):
-            _img(axes[2 * s, j], ev.samples_a[s], f"N={ev.n} seed {ev.seeds[s]}\nA (r_AB={ev.ab[s]:.2f})" if s == 0 else f"A (r_AB={ev.ab[s]:.2f})")
-            _img(axes[2 * s + 1, j], ev.samples_b[s], "B")
-    fig.suptitle(f"{protocol}: same noise, models A (upper) and B (lower)", fontsize=9)
+            _img(axes[2 * s, j], _sample_display(ev.samples_a[s]), f"N={ev.n} seed {ev.seeds[s]}\nA (r_AB={ev.ab[s]:.2f})" if s == 0 else f"A (r_AB={ev.ab[s]:.2f})")
+            _img(axes[2 * s + 1, j], _sample_display(ev.samples_b[s]), "B")
+    fig.suptitle(f"{protocol}: same noise, models A (upper) and B (lower)\n(each sample's brightness and contrast normalised for display)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -187,13 +201,16 @@ def nearest_panel_figure(ev, train_images, *, seeds: int = 6):
     """Samples of A (top) over their nearest training image by correlation (bottom)."""
     from matplotlib.figure import Figure
 
+    from ..metrics.intensity import intensity_stats
+
     k = min(seeds, len(ev.ab))
-    fig = Figure(figsize=(1.3 * k, 2.8))
+    fig = Figure(figsize=(1.3 * k, 3.0))
     axes = fig.subplots(2, k, squeeze=False)
+    stats = intensity_stats(train_images)
     for s in range(k):
-        _img(axes[0, s], ev.samples_a[s], f"sample (seed {ev.seeds[s]})")
+        _img(axes[0, s], _sample_display(ev.samples_a[s], stats), f"sample (seed {ev.seeds[s]})")
         _img(axes[1, s], np.asarray(train_images[int(ev.nn_index_a[s, 0])]), f"nearest r={ev.nn_a[s]:.3f}")
-    fig.suptitle(f"{ev.protocol} N={ev.n}: samples of A and their nearest training image", fontsize=9)
+    fig.suptitle(f"{ev.protocol} N={ev.n}: samples of A and their nearest training image\n(samples at the training images' mean brightness and contrast)", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -19,6 +19,7 @@ from scipy import stats as st
 from ..errors import InputError
 from ..stats import bootstrap_ci
 from .lpips_nn import NearestResult, exact_nearest
+from .intensity import intensity_stats, match_intensity
 from .perceptual import LPIPS
 from .neighbours import topk
 from .similarity import CORRELATION
@@ -157,14 +158,25 @@ def side_by_side_figure(samples, train, r: Rerank, *, rows: int = 4):
     return fig
 
 
+def _to_data_intensity(raw: torch.Tensor, train: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Samples mapped to the training images' intensity (``studies.metrics.intensity``: LPIPS is not
+    blind to the brightness drift of bias-free samples, correlation is), then clipped to [0, 1]."""
+    matched = match_intensity(raw, train)
+    clipped = matched.clamp(0, 1)
+    raw_mean, raw_sd = intensity_stats(raw)
+    data_mean, data_sd = intensity_stats(train)
+    return clipped, {"clipped_fraction": float((matched != clipped).float().mean()), "raw_mean": raw_mean, "raw_sd": raw_sd,
+                     "data_mean": data_mean, "data_sd": data_sd}
+
+
 def evaluation_samples(ev, model) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """(model A's samples of a cached pair evaluation (``studies.evaluate``) clipped to [0, 1], A's
-    training images, notes): the perceptual claims judge the very samples the core claims judge."""
-    raw = torch.as_tensor(ev.samples_a)
-    clipped = raw.clamp(0, 1)
-    notes = {"statuses": ev.status_counts()["A"], "clipped_fraction": float((raw != clipped).float().mean()),
-             "start": ev.summary.get("start")}
-    return clipped, model.train_images, notes
+    """(model A's samples of a cached pair evaluation (``studies.evaluate``) at the training
+    images' intensity and clipped to [0, 1], A's training images, notes): the perceptual claims
+    judge the very samples the core claims judge."""
+    train = model.train_images
+    samples, notes = _to_data_intensity(torch.as_tensor(ev.samples_a), train)
+    notes.update(statuses=ev.status_counts()["A"], start=ev.summary.get("start"))
+    return samples, train, notes
 
 
 def model_samples(model, sample_cfg, *, seeds) -> tuple[torch.Tensor, torch.Tensor, dict]:
@@ -177,7 +189,6 @@ def model_samples(model, sample_cfg, *, seeds) -> tuple[torch.Tensor, torch.Tens
     with torch.no_grad():
         result = sample(model.net, list(seeds), shape=tuple(train.shape[1:]), mean=train.mean(0),
                         **sampler_options(sample_cfg))
-    raw = result.images
-    clipped = raw.clamp(0, 1)
-    notes = {"statuses": result.counts(), "clipped_fraction": float((raw != clipped).float().mean())}
-    return clipped, train, notes
+    samples, notes = _to_data_intensity(result.images, train)
+    notes["statuses"] = result.counts()
+    return samples, train, notes
