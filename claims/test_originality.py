@@ -52,8 +52,10 @@ def test_originality(claim, profile, evaluation, protocol):
     elif test.p < test.alpha and ci_nn[1] < copy:
         claim.conclude(SUPPORTED, f"same-seed A/B samples ({med_ab:.3f}) are closer to each other than to their nearest training image ({med_nn:.3f}), p={test.p:.2g}")
     elif against.p < against.alpha:
-        like = ("no closer to it than held-out images are" if med_nn <= ci_ref[1] else "closer to it than held-out images are")
+        # like with like: each sample against its own model's training set, as each held-out image
+        med_own = float(np.median(np.concatenate([ev.nn_a, ev.nn_b])))
+        like = "no closer to it than held-out images are" if med_own <= ci_ref[1] else "closer to it than held-out images are"
         claim.conclude(REFUTED, f"samples are closer to their nearest training image ({med_nn:.3f}) than to each other ({med_ab:.3f}), p={against.p:.2g}; "
-                                f"they are {like} ({med_ref:.3f}, CI {ci_ref[0]:.3f}..{ci_ref[1]:.3f})")
+                                f"per model they are {like} ({med_own:.3f} vs {med_ref:.3f}, CI {ci_ref[0]:.3f}..{ci_ref[1]:.3f})")
     else:
         claim.conclude(INCONCLUSIVE, f"no significant difference between A/B ({med_ab:.3f}) and nearest-training ({med_nn:.3f}) correlation, p={test.p:.2g}")

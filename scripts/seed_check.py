@@ -2,7 +2,10 @@
 
 Re-trains the pairs that carry the memorization -> generalization transition (random N=10 and the
 largest random and identity N) with other training and sampling seeds, and prints the numbers the
-claims decide on. Usage: python scripts/seed_check.py SEED [SEED ...]   (cache: $MEMGEN_CACHE)."""
+claims decide on. Seed s is the profile's replicate s (``Profile.replicate``: training seeds 2s and
+2s + 1, sampling seeds from 1000s). ``--attributes`` checks the attribute claims' pairs instead
+(eyeglasses N=300, male N=1000 and the random pairs at those N).
+Usage: python scripts/seed_check.py [--attributes] SEED [SEED ...]   (cache: $MEMGEN_CACHE)."""
 
 import dataclasses
 import json
@@ -17,11 +20,45 @@ from studies.profiles import get_profile
 from studies.zoo import ModelSpec, Zoo, build_missing
 
 
+def _replicate(base, seed):
+    return dataclasses.replace(base, replicates=max(base.replicates, seed + 1)).replicate(seed)
+
+
+def attributes(seeds):
+    """attribute-respected share, attribute-weakens-convergence and same-noise excess per seed."""
+    from studies.data.celeba import ATTR_FILE, read_attributes, read_metadata
+    from studies.metrics.attribute_classifier import fit_attribute_classifier
+
+    base = get_profile("smoke")
+    zoo = Zoo(progress=False)
+    pairs = [("eyeglasses", 300), ("random", 300), ("male", 1000), ("random", 1000)]
+    profs = {seed: _replicate(base, seed) for seed in seeds}
+    specs = [ModelSpec(p.name, proto, g, n) for p in profs.values() for proto, n in pairs for g in "AB" if not _has(zoo, p, ModelSpec(p.name, proto, g, n))]
+    build_missing(zoo, specs, workers=2, profiles={p.name: p for p in profs.values()})
+    classifiers = {}
+    for seed, prof in profs.items():
+        ev = {(p, n): evaluate_pair(zoo.get(prof, p, "A", n), zoo.get(prof, p, "B", n), prof) for p, n in pairs}
+        out = {"seed": seed}
+        for proto, n in (("eyeglasses", 300), ("male", 1000)):
+            e, ref = ev[(proto, n)], ev[("random", n)]
+            attr = prof.protocol(proto).split.attribute
+            if attr not in classifiers:
+                ds = zoo.dataset(prof, proto)
+                _, values = read_metadata(ds.meta_dir).select(ds.names)
+                labels = values[:, read_attributes(ds.meta_dir / ATTR_FILE).names.index(attr)]
+                classifiers[attr] = fit_attribute_classifier(ds.images.numpy(), labels, name=attr, seed=0)
+            clf = classifiers[attr]
+            share = float(np.mean(np.concatenate([clf.predict(e.samples_a) == 1, clf.predict(e.samples_b) == -1])))
+            ex, ci = shift_ci(e.ab, e.null)
+            out[f"{proto}-N{n}"] = {"attribute_share": round(share, 3), "excess": round(ex, 3), "excess_ci": [round(v, 3) for v in ci],
+                                    "random_excess": round(shift_ci(ref.ab, ref.null)[0], 3)}
+        print(json.dumps(out), flush=True)
+
+
 def main(seeds):
     base = get_profile("smoke")
     for seed in seeds:
-        prof = dataclasses.replace(base, name=f"smokeseed{seed}", train=dataclasses.replace(base.train, seed=2 * seed),
-                                   sample=dataclasses.replace(base.sample, seed0=1000 * seed))
+        prof = _replicate(base, seed)
         zoo = Zoo(progress=False)
         pairs = [("random", 10), ("random", 4000), ("identity", 4000)]
         specs = [ModelSpec(prof.name, p, g, n) for p, n in pairs for g in "AB"]
@@ -48,4 +85,6 @@ def _has(zoo, prof, spec):
 
 if __name__ == "__main__":
     torch.set_num_threads(2)
-    main([int(s) for s in sys.argv[1:]] or [1, 2])
+    args = sys.argv[1:]
+    run = attributes if "--attributes" in args else main
+    run([int(s) for s in args if s != "--attributes"] or [1, 2])
