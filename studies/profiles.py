@@ -88,6 +88,8 @@ def _protocols(n_total: int, grids: dict[str, tuple[int, ...]], seed: int = 0,
 # The N grids share sizes with the random grid where a claim compares with it at equal N
 # (eyeglasses 300: the synthetic data has ~330 images with glasses; male 1000; identity 4000).
 # sigma_L = 0.1 is T25's notebook value: with 0.05 the N=10 chains overshoot and diverge.
+# 64 sampling seeds (32 until the second session of 2026-12-01): a rounding-level change of the
+# sampler moved 32-seed medians by up to 0.2 (eyeglasses), and sampling is a few seconds per pair.
 register_profile(
     Profile(
         name="smoke",
@@ -95,7 +97,7 @@ register_profile(
         data=DataConfig(source="synthetic", resolution=16, synth=SynthConfig(identities=400, seed=0)),
         model=ModelConfig(blocks=2, width=16, channels=1),
         train=TrainConfig(epochs=4, batch_size=128, lr=2e-3, lr_decay_every=2, eval_images=64, seed=0),
-        sample=SampleConfig(h0=0.01, beta=0.1, sigma_L=0.1, max_T=2000, start="common", n_seeds=32),
+        sample=SampleConfig(h0=0.01, beta=0.1, sigma_L=0.1, max_T=2000, start="common", n_seeds=64),
         protocols=_protocols(
             25_600,
             {"random": (10, 300, 1000, 4000), "identity": (10, 4000), "eyeglasses": (10, 300), "male": (10, 1000)},
