@@ -257,9 +257,10 @@ class Profile:
     psnr_images: int = 300  # train / test images of the PSNR curves (SPEC §7)
     psnr_noise_draws: int = 3
     needs_real_images: bool = False
-    # training-seed replicates of the pairs at the largest N of each protocol, pooled by the claims
-    # whose verdict one pair cannot carry (identity-less-stable); replicate r trains A and B with
-    # seeds train.seed + 2r and + 2r + 1 and samples from seeds sample.seed0 + 1000r (``replicate``)
+    # training-seed replicates of the identity pair at its largest N and of the random pair at that N
+    # (``replicated_n``), pooled by the claim whose verdict one pair cannot carry (identity-less-stable);
+    # replicate r trains A and B with seeds train.seed + 2r and + 2r + 1 and samples from seeds
+    # sample.seed0 + 1000r (``replicate``)
     replicates: int = 1
 
     def __post_init__(self) -> None:

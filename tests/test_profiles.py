@@ -87,7 +87,7 @@ def test_zoo_uses_each_protocols_dataset(tmp_path, monkeypatch):
     assert set(split.names_a) | set(split.names_b) <= set(full.names)
 
 
-def test_replicates_change_only_seeds():
+def test_replicates_change_only_seeds(tmp_path):
     from studies.errors import InputError
     from studies.profiles import get_profile
 
@@ -104,7 +104,8 @@ def test_replicates_change_only_seeds():
     # the zoo plans them with the identity protocol only: 2 replicates x (identity, random) x (A, B)
     from studies.zoo import Zoo
 
-    zoo_specs = Zoo.specs(None, smoke, ["identity"])
+    zoo = Zoo(tmp_path / "zoo")
+    zoo_specs = zoo.specs(smoke, ["identity"])
     assert sorted(s.profile for s in zoo_specs if s.profile != "smoke") == ["smoke~r1"] * 4 + ["smoke~r2"] * 4
     assert {s.n for s in zoo_specs if s.profile != "smoke"} == {4000}
-    assert all(s.profile == "smoke" for s in Zoo.specs(None, smoke, ["random"]))
+    assert all(s.profile == "smoke" for s in zoo.specs(smoke, ["random"]))
