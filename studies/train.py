@@ -118,11 +118,20 @@ def memory_format_for(cfg: TrainConfig, device: torch.device) -> torch.memory_fo
 
 
 def cpu_bf16_supported() -> bool:
-    """Whether this CPU has native bf16 arithmetic (AVX512-BF16 or AMX) for oneDNN."""
+    """Whether this CPU has native bf16 arithmetic (AVX512-BF16 or AMX). oneDNN's own check
+    (``_is_mkldnn_bf16_supported``) also accepts plain AVX-512, where bf16 is emulated and slower
+    than fp32, so the instruction sets are asked for directly."""
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        import torch.cpu as tc
+
+        return bool(tc._is_avx512_bf16_supported() or tc._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
+        pass
+    try:  # older torch: the kernel's flags
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def autocast_for(cfg: TrainConfig, device: torch.device) -> bool:
