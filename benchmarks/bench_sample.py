@@ -29,10 +29,10 @@ import pytest
 import torch
 
 from studies.config import ModelConfig
+from studies.peak import gemm_flops_per_s
 from studies.sample import MAX_T, sample
 from studies.zoo import forward_macs
 
-from peak import gemm_flops_per_s
 from timing import timed
 
 FULL = os.environ.get("MEMGEN_BENCH_FULL") == "1"

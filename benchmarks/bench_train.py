@@ -15,10 +15,10 @@ from torch import nn
 
 from studies.config import ModelConfig, TrainConfig
 from studies.model.unet import BiasFreeBatchNorm, UNet
+from studies.peak import gemm_flops_per_s, roofline
 from studies.train import cpu_bf16_supported, memory_format_for, train_step
 from studies.zoo import training_flops
 
-from peak import gemm_flops_per_s, roofline
 
 CASES = {
     "smoke": dict(cfg=ModelConfig(blocks=2, width=16), side=16, batch=128, n=1000, steps=30),

@@ -27,6 +27,7 @@ import torch
 
 from studies.config import ModelConfig
 from studies.model.unet import UNet
+from studies.peak import gemm_flops_per_s
 from studies.train import train_step
 from studies.zoo import Zoo, training_flops
 
@@ -34,18 +35,6 @@ from studies.zoo import Zoo, training_flops
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def gemm_flops(device: torch.device, dtype: torch.dtype, n: int, reps: int = 5) -> float:
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    a @ b
-    _sync(device)
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    _sync(device)
-    return 2.0 * n**3 * reps / (time.perf_counter() - t)
 
 
 def train_rate(device: torch.device, *, bf16: bool, batch: int, steps: int, warmup: int, side: int, cfg: ModelConfig) -> float:
@@ -99,7 +88,7 @@ def main(argv=None) -> dict:
         "torch": torch.__version__, "model": {"blocks": cfg.blocks, "width": cfg.width, "side": args.side},
         "batch": args.batch, "steps": args.steps, "train_flops_per_image": per_image,
     }
-    gemm_bf16 = gemm_flops(device, torch.bfloat16, args.gemm) if bf16_ok else None
+    gemm_bf16 = gemm_flops_per_s(torch.bfloat16, args.gemm, device=device) if bf16_ok else None
     rows = {}
     if bf16_ok:
         rows["bf16"] = train_rate(device, bf16=True, **common)

@@ -168,7 +168,8 @@ def heldout_reference(model: Any, count: int, *, seed: int = 0) -> np.ndarray:
     held-out set, chosen with a seeded generator: the novelty reference of the copy measures."""
     held = model.test_images
     pick = torch.randperm(held.shape[0], generator=torch.Generator().manual_seed(seed))[: min(count, held.shape[0])]
-    return _nearest(held[pick], model.train_images, 1)[0]
+    top = topk(held[pick], model.train_images, k=1, metric="correlation")
+    return np.asarray(top.scores[:, 0], dtype=np.float64)
 
 
 def _compute(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> PairEvaluation:

@@ -1,4 +1,4 @@
-"""The machine's own arithmetic ceiling, measured in the same run as a benchmark.
+"""The machine's own arithmetic ceiling, measured in the same run as a benchmark or device check.
 
 A speed-up target against a baseline that already runs near the machine's peak cannot be met by
 any rewrite with the same arithmetic. These helpers measure the ceiling (a large GEMM, the best case
@@ -12,17 +12,26 @@ import time
 import torch
 
 
-def gemm_flops_per_s(dtype: torch.dtype = torch.float32, n: int = 1024, seconds: float = 0.5) -> float:
-    """FLOP/s of an n x n x n matrix product at the current torch thread count (best of the runs
-    that fit in ``seconds``: the ceiling, not the average, on a shared machine)."""
+def gemm_flops_per_s(dtype: torch.dtype = torch.float32, n: int = 1024, seconds: float = 0.5,
+                     device: torch.device | str = "cpu") -> float:
+    """FLOP/s of an n x n x n matrix product on ``device`` (CPU: at the current torch thread count),
+    best of the runs that fit in ``seconds``: the ceiling, not the average, on a shared machine."""
+    device = torch.device(device)
     g = torch.Generator().manual_seed(0)
-    a = torch.rand(n, n, generator=g).to(dtype)
-    b = torch.rand(n, n, generator=g).to(dtype)
+    a = torch.rand(n, n, generator=g).to(device=device, dtype=dtype)
+    b = torch.rand(n, n, generator=g).to(device=device, dtype=dtype)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     a @ b  # warm-up: kernel selection, page faults
+    sync()
     best, spent = float("inf"), 0.0
     while spent < seconds or best == float("inf"):
         t = time.perf_counter()
         a @ b
+        sync()
         dt = time.perf_counter() - t
         best, spent = min(best, dt), spent + dt
     return 2.0 * n**3 / best
