@@ -28,7 +28,7 @@ import torch
 from studies.config import ModelConfig
 from studies.model.unet import UNet
 from studies.peak import gemm_flops_per_s
-from studies.train import train_step
+from studies.train import cpu_bf16_supported, train_step
 from studies.zoo import Zoo, training_flops
 
 
@@ -82,7 +82,7 @@ def main(argv=None) -> dict:
     per_image = training_flops(cfg, args.side, 1)
     common = dict(batch=args.batch, steps=args.steps, warmup=args.warmup, side=args.side, cfg=cfg)
 
-    bf16_ok = device.type == "cuda" or _cpu_bf16()
+    bf16_ok = device.type == "cuda" or cpu_bf16_supported()
     result = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
         "torch": torch.__version__, "model": {"blocks": cfg.blocks, "width": cfg.width, "side": args.side},
@@ -117,12 +117,6 @@ def main(argv=None) -> dict:
         tmp.write_text(text + "\n", encoding="utf-8")
         tmp.replace(out)  # atomic: never a half-written figure file
     return result
-
-
-def _cpu_bf16() -> bool:
-    from studies.train import cpu_bf16_supported
-
-    return cpu_bf16_supported()
 
 
 if __name__ == "__main__":

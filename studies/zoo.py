@@ -288,9 +288,10 @@ class Zoo:
         from .data.splits import exposure
 
         base = _profile(profile)
+        replicas = base.replicas()
         rows = []
         for spec in self.specs(base, protocols):
-            prof = base.replicas()[spec.profile]
+            prof = replicas[spec.profile]
             grid = prof.protocol(spec.protocol)
             status, n = "unknown", spec.n
             if with_status:
