@@ -106,11 +106,14 @@ class SynthConfig:
     lighting: float = 1.0
     # amplitude of the smooth per-identity texture; more detail needs more data to generalise
     texture: float = 1.0
+    # amplitude of a smooth per-image background field (CelebA backgrounds are cluttered and
+    # differ between photos); 0 keeps the plain colour + vertical gradient
+    background: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.identities >= 1, f"SynthConfig.identities must be >= 1, got {self.identities}")
         _check(0.0 <= self.duplicate_rate < 1.0, f"SynthConfig.duplicate_rate must be in [0,1), got {self.duplicate_rate}")
-        for name in ("pose", "expression", "lighting", "texture"):
+        for name in ("pose", "expression", "lighting", "texture", "background"):
             _check(getattr(self, name) >= 0, f"SynthConfig.{name} must be >= 0")
 
 

@@ -4,7 +4,7 @@ numbers whose answer is known."""
 import numpy as np
 import pytest
 
-from studies.claims.core import decide_above, decide_gap, shift_ci
+from studies.claims.core import decide_above, decide_gap, decide_originality, shift_ci
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 from studies.errors import InputError
 from studies.metrics.attribute_classifier import fit_attribute_classifier
@@ -39,6 +39,31 @@ def test_decide_above_three_ways():
     assert decide_above("x", (0.96, 0.99), 0.95, what="copies").verdict == SUPPORTED
     assert decide_above("x", (0.5, 0.9), 0.95, what="copies").verdict == REFUTED
     assert decide_above("x", (0.9, 0.97), 0.95, what="copies").verdict == INCONCLUSIVE
+
+
+def _pairs(rng, shifts, n=64):
+    nearest = [rng.uniform(0.7, 0.8, n) for _ in shifts]
+    return [nn + d + rng.normal(0, 0.02, n) for nn, d in zip(nearest, shifts)], nearest
+
+
+def test_originality_needs_every_replicate_on_its_side():
+    rng = np.random.default_rng(0)
+    assert decide_originality(*_pairs(rng, [0.05, 0.08, 0.04]), copy=0.95).verdict == SUPPORTED
+    assert decide_originality(*_pairs(rng, [-0.05, -0.1, -0.02]), copy=0.95).verdict == REFUTED
+    d = decide_originality(*_pairs(rng, [0.2, 0.1, -0.05]), copy=0.95)  # pooled p tiny, one replicate against
+    assert d.verdict == INCONCLUSIVE and "disagree" in d.reason and "3 training-seed replicates" in d.reason, d.reason
+    assert decide_originality(*_pairs(rng, [0.0]), copy=0.95).verdict == INCONCLUSIVE
+    one = decide_originality(*_pairs(rng, [0.05]), copy=0.95)
+    assert one.verdict == SUPPORTED and "replicates" not in one.reason
+
+
+def test_originality_copies_are_refuted_first():
+    rng = np.random.default_rng(1)
+    nearest = [rng.uniform(0.97, 0.99, 64)]
+    d = decide_originality([nearest[0] + 0.005], nearest, copy=0.95)  # A/B even higher: still copies
+    assert d.verdict == REFUTED and "copies" in d.reason
+    with pytest.raises(ValueError):
+        decide_originality([], [], copy=0.95)
 
 
 def test_shift_ci_covers_the_true_shift_and_is_seeded():

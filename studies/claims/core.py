@@ -116,6 +116,37 @@ def decide_above(name: str, value_ci: tuple[float, float], threshold: float, *, 
     return Decision(INCONCLUSIVE, f"{name} CI {lo:.3f}..{hi:.3f} contains {threshold}: too little power to say whether {what}")
 
 
+def decide_originality(ab: Sequence[Sequence[float]], nearest: Sequence[Sequence[float]], *, copy: float,
+                       alpha: float = ALPHA) -> Decision:
+    """originality from per-seed same-seed A/B correlations and nearest-training correlations, one
+    sequence per training-seed replicate (a list of one where the protocol has no replicates).
+
+    Sampling seeds of one replicate share its two trained models, so the pooled signed-rank test
+    alone would let one lucky pair decide: the claim also needs every replicate's median
+    A/B - nearest difference on its side (SPEC §9 probes: the sign flipped with the training seed)."""
+    from ..stats import paired_test
+
+    if len(ab) != len(nearest) or not ab:
+        raise ValueError("decide_originality: one A/B and one nearest sequence per replicate")
+    x = np.concatenate([np.asarray(a, dtype=np.float64) for a in ab])
+    y = np.concatenate([np.asarray(b, dtype=np.float64) for b in nearest])
+    med_nn, ci_nn = median_ci(y)
+    if ci_nn[0] > copy:
+        return Decision(REFUTED, f"samples are copies: median nearest-training correlation {med_nn:.3f} (CI {ci_nn[0]:.3f}..{ci_nn[1]:.3f}) above {copy}")
+    per = [float(np.median(np.asarray(a) - np.asarray(b))) for a, b in zip(ab, nearest)]
+    reps = f"{len(per)} training-seed replicates, medians " + ", ".join(f"{d:+.3f}" for d in per) if len(per) > 1 else ""
+    greater = paired_test(x, y, alternative="greater", method="wilcoxon", alpha=alpha)
+    less = paired_test(x, y, alternative="less", method="wilcoxon", alpha=alpha)
+    med_ab = float(np.median(x))
+    if greater.p < alpha and ci_nn[1] < copy and all(d > 0 for d in per):
+        return Decision(SUPPORTED, f"same-seed A/B samples ({med_ab:.3f}) are closer to each other than to their nearest training image ({med_nn:.3f}), p={greater.p:.2g}" + (f"; {reps}" if reps else ""))
+    if less.p < alpha and all(d < 0 for d in per):
+        return Decision(REFUTED, f"samples are closer to their nearest training image ({med_nn:.3f}) than to each other ({med_ab:.3f}), p={less.p:.2g}" + (f"; {reps}" if reps else ""))
+    if reps and (greater.p < alpha or less.p < alpha):
+        return Decision(INCONCLUSIVE, f"the pooled test is significant (A/B {med_ab:.3f} vs nearest {med_nn:.3f}, p={min(greater.p, less.p):.2g}) but the replicates disagree: {reps}")
+    return Decision(INCONCLUSIVE, f"no significant difference between A/B ({med_ab:.3f}) and nearest-training ({med_nn:.3f}) correlation, p={greater.p:.2g}" + (f"; {reps}" if reps else ""))
+
+
 def shift_ci(a: Sequence[float], b: Sequence[float], *, seed: int = 0, n_boot: int = 2000) -> tuple[float, tuple[float, float]]:
     """Difference of medians median(a) - median(b) with a percentile bootstrap CI resampling a and
     b independently (a and b are samples of different units, e.g. same-seed vs different-seed pairs)."""

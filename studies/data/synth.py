@@ -54,6 +54,7 @@ _JPEG_QUALITY = 92
 _PX = _SY / 80.0  # one rendered pixel in face units (the 160x160 crop spans [-1, 1])
 
 _TEXTURE_TERMS = 12
+_BG_TERMS = 8  # cosine terms of the per-image background field (SynthConfig.background)
 _HAIR_COLOURS = {
     "Black_Hair": (0.10, 0.08, 0.07),
     "Brown_Hair": (0.36, 0.22, 0.12),
@@ -196,6 +197,12 @@ def _image_params(seed: int, i: int, ident: _Identity, cfg: SynthConfig) -> tupl
         "hat": rng.uniform(0.05, 0.9, size=3).astype(np.float32),
         "noise_seed": int(rng.integers(0, 2**31)),
     }
+    if cfg.background > 0:
+        # drawn after every other parameter so that background=0 leaves the other draws unchanged
+        f = rng.uniform(0.25, 1.5, size=(_BG_TERMS, 2)) * rng.choice([-1, 1], size=(_BG_TERMS, 2))
+        q["bg_field"] = np.concatenate(
+            [2 * np.pi * f, rng.uniform(0, 2 * np.pi, size=(_BG_TERMS, 1)),
+             rng.normal(0, 1, size=(_BG_TERMS, 1)) * 0.3 * cfg.background / np.sqrt(_BG_TERMS / 2)], axis=1)
     return img_attrs, q
 
 
@@ -253,6 +260,10 @@ def _render(ident: _Identity, img_attrs: dict, q: dict) -> np.ndarray:
     img = np.empty((_H, _W, 3), dtype=np.float32)
     img[:] = q["bg"]
     img *= (1.0 + q["bg_grad"] * _YY)[..., None]
+    if "bg_field" in q:
+        bf = q["bg_field"]
+        field = np.cos(_XX[..., None] * bf[:, 0] + _YY[..., None] * bf[:, 1] + bf[:, 2]) @ bf[:, 3]
+        img *= (1.0 + field.astype(np.float32))[..., None]
     # shoulders and clothes
     _paint(img, _ramp(0.92 + 0.35 * X**2 - Y, 2 * _PX), q["clothes"])
     if img_attrs["Wearing_Necktie"]:
