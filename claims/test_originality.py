@@ -9,7 +9,7 @@ correlation stays below the copy threshold of memorization-small-n; REFUTED when
 copies or the test goes the other way.
 
 Where the profile trains training-seed replicates of the protocol's largest-N pair
-(``Profile.replicated_n``: random and identity at N=4000 in smoke), all replicates are pooled and
+(``Profile.replicated_pairs``: every protocol's largest N in smoke), all replicates are pooled and
 every replicate's median difference must lie on the verdict's side (``decide_originality``); their
 disagreement is INCONCLUSIVE. Pooling was added 2026-12-01 (third session) before the recalibration
 that uses it: on the background-rich smoke data the per-replicate sign flipped with the training seed.
@@ -30,7 +30,7 @@ from studies.stats import paired_test
 
 
 def _replicates(profile, protocol: str, n: int) -> range:
-    return range(profile.replicates) if profile.replicated_n() == n and protocol in ("random", "identity") else range(1)
+    return range(profile.replicates) if profile.replicated(protocol, n) else range(1)
 
 
 @pytest.mark.zoo

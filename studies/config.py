@@ -260,8 +260,9 @@ class Profile:
     psnr_images: int = 300  # train / test images of the PSNR curves (SPEC §7)
     psnr_noise_draws: int = 3
     needs_real_images: bool = False
-    # training-seed replicates of the identity pair at its largest N and of the random pair at that N
-    # (``replicated_n``), pooled by the claim whose verdict one pair cannot carry (identity-less-stable);
+    # training-seed replicates of each non-random protocol's pair at its largest N and of the random
+    # pair at that N (``replicated_pairs``), judged together by the claims whose verdict one pair
+    # cannot carry (identity-less-stable, identity-psnr-equal, originality, attribute-weakens-convergence);
     # replicate r trains A and B with seeds train.seed + 2r and + 2r + 1 and samples from seeds
     # sample.seed0 + 1000r (``replicate``)
     replicates: int = 1
@@ -273,12 +274,25 @@ class Profile:
         """Every replicate by name, this profile included."""
         return {p.name: p for p in (self.replicate(r) for r in range(self.replicates))}
 
-    def replicated_n(self) -> Optional[int]:
-        """The N whose identity and random pairs are replicated (identity's largest), or None."""
-        names = {p.name for p in self.protocols}
-        if self.replicates < 2 or not {"identity", "random"} <= names:
-            return None
-        return self.protocol("identity").n_grid[-1]
+    def replicated_pairs(self) -> tuple[tuple[str, int], ...]:
+        """The (protocol, N) pairs trained in every replicate: each non-random protocol's largest N
+        and the random pair at that N (its equal-N reference); () without replicates."""
+        if self.replicates < 2:
+            return ()
+        has_random = any(p.name == "random" for p in self.protocols)
+        out: list[tuple[str, int]] = []
+        for p in self.protocols:
+            if p.name == "random":
+                continue
+            n = p.n_grid[-1]
+            for q in (p.name, "random") if has_random else (p.name,):
+                if (q, n) not in out:
+                    out.append((q, n))
+        return tuple(out)
+
+    def replicated(self, protocol: str, n: int) -> bool:
+        """Whether the pair of ``protocol`` at ``n`` has training-seed replicates."""
+        return (protocol, int(n)) in self.replicated_pairs()
 
     def replicate(self, r: int) -> "Profile":
         """Replicate ``r`` of this profile (0: the profile itself): other training and sampling seeds,

@@ -110,8 +110,10 @@ register_profile(
         ),
         psnr_images=200,
         psnr_noise_draws=2,
-        # identity-less-stable flipped with the training seed on one pair (seed_check.py): it pools
-        # three replicates of the identity and random pairs at N=4000 (8 more models, ~4 CI-minutes)
+        # identity-less-stable flipped with the training seed on one pair (seed_check.py); on the
+        # background-rich data originality, identity-psnr-equal and attribute-weakens-convergence did
+        # too: each protocol's largest-N pair and its equal-N random pair are trained three times
+        # (24 more models, ~7 CI-minutes) and those claims need the replicates to agree
         replicates=3,
     )
 )

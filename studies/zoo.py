@@ -275,11 +275,9 @@ class Zoo:
         for name in names:
             grid = prof.protocol(name)
             out += [ModelSpec(prof.name, name, g, n) for n in grid.n_grid for g in GROUPS]
-        # the training-seed replicates that identity-less-stable pools (Profile.replicates)
-        n_rep = prof.replicated_n()
-        if n_rep is not None and "identity" in names:
-            for r in range(1, prof.replicates):
-                out += [ModelSpec(prof.replicate(r).name, p, g, n_rep) for p in ("identity", "random") for g in GROUPS]
+        # the training-seed replicates that the replicate-judging claims use (Profile.replicated_pairs)
+        for r in range(1, prof.replicates):
+            out += [ModelSpec(prof.replicate(r).name, p, g, n) for p, n in prof.replicated_pairs() if p in names for g in GROUPS]
         return out
 
     def plan(self, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None, *, with_status: bool = True) -> list[dict]:

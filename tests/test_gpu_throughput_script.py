@@ -20,7 +20,7 @@ def test_gpu_throughput_script_on_cpu(tmp_path):
     assert fig["device"].startswith("cpu") and fig["runs"]
     for run in fig["runs"].values():
         assert run["images_per_s"] > 0 and run["tflops"] > 0
-    assert fig["zoo"]["profile"] == "smoke" and fig["zoo"]["models"] == 28  # 20 + the 8 replicates
+    assert fig["zoo"]["profile"] == "smoke" and fig["zoo"]["models"] == 44  # 20 + the 24 replicates
     assert fig["zoo"]["device_hours_at_measured_rate"] > 0
 
 

@@ -101,11 +101,16 @@ def test_replicates_change_only_seeds(tmp_path):
     assert get_profile("smoke~r1") == smoke.replicate(1)  # how a pool worker or Slurm job finds it
     with pytest.raises(InputError, match="unknown profile 'nope'"):
         get_profile("nope~r1")
-    # the zoo plans them with the identity protocol only: 2 replicates x (identity, random) x (A, B)
+    # replicated: each non-random protocol's largest N and the random pair at that N
+    assert smoke.replicated_pairs() == (("identity", 4000), ("random", 4000), ("eyeglasses", 300), ("random", 300), ("male", 1000), ("random", 1000))
+    assert smoke.replicated("male", 1000) and not smoke.replicated("male", 10) and not smoke.replicated("random", 10)
     from studies.zoo import Zoo
 
     zoo = Zoo(tmp_path / "zoo")
-    zoo_specs = zoo.specs(smoke, ["identity"])
-    assert sorted(s.profile for s in zoo_specs if s.profile != "smoke") == ["smoke~r1"] * 4 + ["smoke~r2"] * 4
-    assert {s.n for s in zoo_specs if s.profile != "smoke"} == {4000}
-    assert all(s.profile == "smoke" for s in zoo.specs(smoke, ["random"]))
+    zoo_specs = zoo.specs(smoke, ["identity"])  # a protocol's own replicated pairs only
+    assert sorted(s.profile for s in zoo_specs if s.profile != "smoke") == ["smoke~r1"] * 2 + ["smoke~r2"] * 2
+    assert {(s.protocol, s.n) for s in zoo_specs if s.profile != "smoke"} == {("identity", 4000)}
+    rand = [s for s in zoo.specs(smoke, ["random"]) if s.profile != "smoke"]
+    assert {(s.protocol, s.n) for s in rand} == {("random", 4000), ("random", 300), ("random", 1000)} and len(rand) == 12
+    assert len(zoo.specs(smoke)) == 20 + 24
+    assert get_profile("celeba40").replicated_pairs() == ()
