@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from studies.claims.core import ATTRIBUTE_PROTOCOLS, distribution_figure, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import ATTRIBUTE_PROTOCOLS, distribution_figure, replicated_with_random_reference, replicates_agree, same_noise_grid_figure
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 
 
@@ -53,9 +53,10 @@ def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
     each = "; ".join(f"{np.median(ca):.3f} vs {np.median(cr):.3f} (p {pl:.2g} / {pm:.2g})" for ca, cr, pl, pm in per)
     if len(per) > 1:
         each = f"{len(per)} training-seed replicates, {protocol} vs random convergence (p lower / higher): {each}"
-    if all(c[2] < 0.05 for c in per):
+    verdict = replicates_agree([SUPPORTED if pl < 0.05 else REFUTED if pm < 0.05 else INCONCLUSIVE for _, _, pl, pm in per])
+    if verdict == SUPPORTED:
         claim.conclude(SUPPORTED, f"convergence on {protocol} is lower than on random at N={ev.n}: {each}")
-    elif all(c[3] < 0.05 for c in per):
+    elif verdict == REFUTED:
         claim.conclude(REFUTED, f"convergence on {protocol} is higher than on random at N={ev.n}: {each}")
     else:
         claim.conclude(INCONCLUSIVE, f"no difference in the same direction in every replicate at N={ev.n} with {len(conv_attr)} seeds each: {each}")

@@ -17,7 +17,7 @@ images of all replicates into one Welch test would ignore the spread between rep
 import numpy as np
 import pytest
 
-from studies.claims.core import replicated_with_random_reference
+from studies.claims.core import replicated_with_random_reference, replicates_agree
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 from studies.stats import tost
 
@@ -48,9 +48,15 @@ def test_identity_psnr_equal(claim, profile, evaluation, protocol):
     claim.measure("mean test PSNR random (dB)", float(b.mean()), unit="dB")
     claim.propose("margin_db", 0.25, "a quarter dB is below what a reader can see on a PSNR curve and above the seed-to-seed spread of one model")
     each = "; ".join(f"{rk.difference:+.3f} dB (90% CI {rk.ci[0]:.3f}..{rk.ci[1]:.3f}, p={rk.p:.2g})" for rk, _, _ in results)
-    if all(rk.p < rk.alpha for rk, _, _ in results):
+    def one(rk) -> object:
+        if rk.p < rk.alpha:
+            return SUPPORTED
+        return REFUTED if rk.ci[0] > margin or rk.ci[1] < -margin else INCONCLUSIVE
+
+    verdict = replicates_agree([one(rk) for rk, _, _ in results])
+    if verdict == SUPPORTED:
         claim.conclude(SUPPORTED, f"equivalent within ±{margin} dB in every replicate: {each}")
-    elif all(rk.ci[0] > margin or rk.ci[1] < -margin for rk, _, _ in results):
+    elif verdict == REFUTED:
         claim.conclude(REFUTED, f"difference outside ±{margin} dB in every replicate: {each}")
     else:
         claim.conclude(INCONCLUSIVE, f"not equivalent within ±{margin} dB in every replicate, nor outside it in every one: {each}")

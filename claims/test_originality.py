@@ -21,10 +21,10 @@ models do not agree as closely as a new face resembles some training face, not t
 
 import numpy as np
 import pytest
-import torch
 
 from studies.claims.core import PROTOCOLS, decide_originality, distribution_figure, median_ci
 from studies.claims.verdict import REFUTED
+from studies.evaluate import heldout_images
 from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_region
 from studies.stats import paired_test
 
@@ -90,10 +90,8 @@ def _regions(profile, trained, protocol: str, evs) -> dict:
     out = {f"face region (ellipse {FACE_ELLIPSE})": [], "outside the face region": []}
     for r, ev in enumerate(evs):
         a, b = trained(protocol, "A", ev.n, r), trained(protocol, "B", ev.n, r)
-        # the held-out images of heldout_reference: the same seeded pick
-        held = a.test_images
-        pick = torch.randperm(held.shape[0], generator=torch.Generator().manual_seed(0))[: min(len(ev.ab), held.shape[0])]
+        held = heldout_images(a, len(ev.ab))  # the images of the pair's held-out reference (ev.ref_a)
         for key, m in zip(out, (mask, ~mask)):
-            c = compare_region(ev.samples_a, ev.samples_b, a.train_images, b.train_images, held[pick], m)
+            c = compare_region(ev.samples_a, ev.samples_b, a.train_images, b.train_images, held, m)
             out[key].append((c.ab, c.nearest, c.reference))
     return {k: tuple(np.concatenate([t[i] for t in v]) for i in range(3)) for k, v in out.items()}

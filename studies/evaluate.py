@@ -163,12 +163,17 @@ def _nearest(samples: torch.Tensor, train: torch.Tensor, k: int) -> tuple[np.nda
     return np.asarray(top.scores[:, 0], dtype=np.float64), np.asarray(top.indices), np.asarray(ratio, dtype=np.float64)
 
 
+def heldout_images(model: Any, count: int, *, seed: int = 0) -> torch.Tensor:
+    """``count`` images of ``model``'s held-out set, chosen with a seeded generator (all of them
+    when it holds fewer): the images of ``heldout_reference``."""
+    held = model.test_images
+    return held[torch.randperm(held.shape[0], generator=torch.Generator().manual_seed(seed))[: min(count, held.shape[0])]]
+
+
 def heldout_reference(model: Any, count: int, *, seed: int = 0) -> np.ndarray:
     """Nearest-training correlation (over ``model``'s own training set) of ``count`` images of its
-    held-out set, chosen with a seeded generator: the novelty reference of the copy measures."""
-    held = model.test_images
-    pick = torch.randperm(held.shape[0], generator=torch.Generator().manual_seed(seed))[: min(count, held.shape[0])]
-    top = topk(held[pick], model.train_images, k=1, metric="correlation")
+    held-out set (``heldout_images``): the novelty reference of the copy measures."""
+    top = topk(heldout_images(model, count, seed=seed), model.train_images, k=1, metric="correlation")
     return np.asarray(top.scores[:, 0], dtype=np.float64)
 
 

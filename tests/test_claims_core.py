@@ -4,7 +4,7 @@ numbers whose answer is known."""
 import numpy as np
 import pytest
 
-from studies.claims.core import decide_above, decide_gap, decide_originality, shift_ci
+from studies.claims.core import decide_above, decide_gap, decide_originality, replicates_agree, shift_ci
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 from studies.errors import InputError
 from studies.metrics.attribute_classifier import fit_attribute_classifier
@@ -55,6 +55,14 @@ def test_originality_needs_every_replicate_on_its_side():
     assert decide_originality(*_pairs(rng, [0.0]), copy=0.95).verdict == INCONCLUSIVE
     one = decide_originality(*_pairs(rng, [0.05]), copy=0.95)
     assert one.verdict == SUPPORTED and "replicates" not in one.reason
+
+
+def test_replicates_agree_only_when_all_say_the_same():
+    assert replicates_agree([SUPPORTED] * 3) == SUPPORTED and replicates_agree([REFUTED]) == REFUTED
+    assert replicates_agree([SUPPORTED, SUPPORTED, INCONCLUSIVE]) == INCONCLUSIVE
+    assert replicates_agree([REFUTED, SUPPORTED]) == INCONCLUSIVE and replicates_agree([INCONCLUSIVE] * 2) == INCONCLUSIVE
+    with pytest.raises(ValueError):
+        replicates_agree([])
 
 
 def test_originality_copies_are_refuted_first():

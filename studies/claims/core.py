@@ -116,6 +116,16 @@ def decide_above(name: str, value_ci: tuple[float, float], threshold: float, *, 
     return Decision(INCONCLUSIVE, f"{name} CI {lo:.3f}..{hi:.3f} contains {threshold}: too little power to say whether {what}")
 
 
+def replicates_agree(verdicts: Sequence[Verdict]) -> Verdict:
+    """The verdict of a claim judged on each training-seed replicate: SUPPORTED or REFUTED when every
+    replicate says so, else INCONCLUSIVE (seeds within a replicate share its models, so one pair's
+    verdict is not evidence about the training procedure; SPEC §9)."""
+    if not verdicts:
+        raise ValueError("replicates_agree: no replicate verdicts")
+    first = verdicts[0]
+    return first if first in (SUPPORTED, REFUTED) and all(v == first for v in verdicts) else INCONCLUSIVE
+
+
 def decide_originality(ab: Sequence[Sequence[float]], nearest: Sequence[Sequence[float]], *, copy: float,
                        alpha: float = ALPHA) -> Decision:
     """originality from per-seed same-seed A/B correlations and nearest-training correlations, one
