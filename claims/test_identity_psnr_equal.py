@@ -48,12 +48,8 @@ def test_identity_psnr_equal(claim, profile, evaluation, protocol):
     claim.measure("mean test PSNR random (dB)", float(b.mean()), unit="dB")
     claim.propose("margin_db", 0.25, "a quarter dB is below what a reader can see on a PSNR curve and above the seed-to-seed spread of one model")
     each = "; ".join(f"{rk.difference:+.3f} dB (90% CI {rk.ci[0]:.3f}..{rk.ci[1]:.3f}, p={rk.p:.2g})" for rk, _, _ in results)
-    def one(rk) -> object:
-        if rk.p < rk.alpha:
-            return SUPPORTED
-        return REFUTED if rk.ci[0] > margin or rk.ci[1] < -margin else INCONCLUSIVE
-
-    verdict = replicates_agree([one(rk) for rk, _, _ in results])
+    verdict = replicates_agree([SUPPORTED if rk.p < rk.alpha else REFUTED if rk.ci[0] > margin or rk.ci[1] < -margin else INCONCLUSIVE
+                                for rk, _, _ in results])
     if verdict == SUPPORTED:
         claim.conclude(SUPPORTED, f"equivalent within ±{margin} dB in every replicate: {each}")
     elif verdict == REFUTED:
