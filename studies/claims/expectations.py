@@ -25,7 +25,12 @@ from .registry import get_claim
 from .verdict import Verdict, parse_verdict
 
 ANY = "*"
-_EXPECTATION_KEYS = {"expected": True, "provenance": True, "why": True, "commit": False, "date": False, "run": False}
+_EXPECTATION_KEYS = {"expected": True, "provenance": True, "why": True, "kind": False, "commit": False, "date": False, "run": False}
+# An expectation is a *prediction* (written and committed before the data was seen, from a paper or from
+# theory) or a *snapshot* (the observed verdict, kept to catch changes). Entries written before the
+# distinction existed were all observed verdicts, hence the default.
+PREDICTION, SNAPSHOT = "prediction", "snapshot"
+EXPECTATION_KINDS = (PREDICTION, SNAPSHOT)
 _THRESHOLD_KEYS = {"value": True, "provenance": True, "why": True, "unit": False, "commit": False, "date": False, "run": False}
 
 
@@ -39,6 +44,7 @@ class Expectation:
     why: str
     file: str
     line: int
+    kind: str = SNAPSHOT  # PREDICTION or SNAPSHOT
 
     @property
     def section(self) -> str:
@@ -163,6 +169,8 @@ def _check_entry(entry: object, keys: dict[str, bool], loc: _Located, profile: s
     for k in ("provenance", "why"):
         if not isinstance(entry[k], str) or not entry[k].strip():
             raise loc.error(f"{where}: {k!r} must be a non-empty string (say where the number or verdict comes from)", profile, key, k)
+    if "kind" in entry and entry["kind"] not in EXPECTATION_KINDS:
+        raise loc.error(f"{where}: 'kind' must be one of {', '.join(EXPECTATION_KINDS)}, got {entry['kind']!r}", profile, key, "kind")
     for k in ("commit", "date", "run", "unit"):
         if k in entry and not isinstance(entry[k], str):
             raise loc.error(f"{where}: {k!r} must be a string", profile, key, k)
@@ -189,7 +197,7 @@ def load_expectations(path: str | os.PathLike, claim_id: str) -> dict[tuple[str,
                 raise loc.error(str(exc), profile, key, "expected") from None
             out[(profile, key)] = Expectation(
                 claim=claim_id, profile=profile, key=key, expected=expected, provenance=entry["provenance"].strip(),
-                why=entry["why"].strip(), file=str(path), line=loc.line(profile, key),
+                why=entry["why"].strip(), file=str(path), line=loc.line(profile, key), kind=entry.get("kind", SNAPSHOT),
             )
     return out
 

@@ -260,7 +260,7 @@ def _finish_record(item: pytest.Item, found: _ItemClaim, state: dict) -> None:
         e = lookup(found.files.expectations, session.profile, record["param_id"])
         if e is not None:
             record["expected"] = e.expected.value
-            record["expectation"] = {"provenance": e.provenance, "why": e.why, "file": e.file, "line": e.line, "section": e.section}
+            record["expectation"] = {"kind": e.kind, "provenance": e.provenance, "why": e.why, "file": e.file, "line": e.line, "section": e.section}
     status = state.get("status") or state.get("judged") or AS_EXPECTED
     if status == "error" and recorder is not None and recorder.verdict is not None and "judged" not in state:
         record["verdict"] = None  # a test that raised after concluding did not finish: no verdict

@@ -300,7 +300,7 @@ class Claim:
             "expected": self.expectation.expected.value if self.expectation else None,
             "expectation": None
             if self.expectation is None
-            else {"provenance": self.expectation.provenance, "why": self.expectation.why, "file": self.expectation.file, "line": self.expectation.line, "section": self.expectation.section},
+            else {"kind": self.expectation.kind, "provenance": self.expectation.provenance, "why": self.expectation.why, "file": self.expectation.file, "line": self.expectation.line, "section": self.expectation.section},
         }
 
 
