@@ -121,11 +121,11 @@ def _groups():
 
 def summarise(res, callback_hash: str | None = None) -> dict:
     """A SampleResult reduced to exact digests (hex SHA-256 of the raw bytes) and small lists."""
-    n = len(res.seeds)
+    # c95b990's SampleResult had chain_digest(i, t); today's carries a NoiseRecord with digest(i, t)
+    digest = res.noise.digest if hasattr(res, "noise") else res.chain_digest
     chain = []
-    for i in range(n):
-        steps_drawn = res.to_dict()["noise_hashes"][i]["steps"]
-        chain.append(hashlib.sha256("".join(res.chain_digest(i, t) for t in range(steps_drawn + 1)).encode()).hexdigest())
+    for i, h in enumerate(res.to_dict()["noise_hashes"]):
+        chain.append(hashlib.sha256("".join(digest(i, t) for t in range(h["steps"] + 1)).encode()).hexdigest())
     out = {
         "record": json.loads(json.dumps(res.to_dict())),
         "images_sha256": _sha(res.images.detach().cpu().to(torch.float32).numpy()),
