@@ -119,6 +119,9 @@ class SeedNoise:
 
     @property
     def digests(self) -> NoiseRecord:
+        """The record of every z drawn so far (the hash chains go on: a later draw makes a new record)."""
+        if not self._initial:
+            raise InputError("SeedNoise.digests before initial(): nothing was drawn")
         hashes = tuple(NoiseHash(initial=self._initial[i], stream=self._stream[i].hexdigest(), steps=len(self._steps[i]))
                        for i in range(len(self.seeds)))
         chain = tuple(np.frombuffer(b"".join(c), dtype=np.uint8).reshape(len(c), 32) for c in self._steps)

@@ -259,6 +259,8 @@ def test_seed_noise_draws_z0_once_and_first():
 
     with pytest.raises(InputError, match="before initial"):
         SeedNoise([0], SHAPE).draw([0])
+    with pytest.raises(InputError, match="before initial"):
+        SeedNoise([0], SHAPE).digests
     noise = SeedNoise([0], SHAPE)
     noise.initial()
     with pytest.raises(InputError, match="already drawn"):
