@@ -1,14 +1,24 @@
 """The stochastic coarse-to-fine sampler of K24 (SPEC §6), batched over seeds, and the same-noise
 protocol that runs two denoisers A and B on identical noise.
 
+Where to look: :func:`sample` is K24 Algorithm 1 line by line; :class:`SeedNoise` is where its
+noise comes from; :func:`same_noise_pair` and :func:`validate_same_noise` are the same-noise protocol.
+
 ``denoiser`` everywhere is the *residual* callable ``y -> net(y)``: the network predicts the noise,
 so the denoised image is ``y - net(y)`` (SPEC §4). Pass the network itself (in eval mode).
 
-Every seed owns a CPU ``torch.Generator`` seeded with the seed; its initial noise z_0 and its
-injected noise z_1, z_2, ... are drawn from it one image at a time with the shape ``shape``. What a
-seed receives therefore does not depend on which other seeds share the batch or when they stop, and
-models A and B given the same seed receive identical noise. The noise is hashed while it is drawn;
-``validate_same_noise`` compares the hashes of A and B and raises on any mismatch.
+Stopping, per seed: once sigma_t <= sigma_L ("converged"; the step is still applied, as in K24's
+code), when sigma_t > 2 ("diverged"; no step, no noise drawn) or after max_T steps ("max_T").
+Stopped chains are frozen and leave the batch; the output is y - net(y) of every chain at its stop.
+``callback(info)``, when given, is called after every step with ``t``, ``active`` (positions into
+``seeds`` of the chains that took the step), ``y`` (those chains after it) and ``sigma`` (their sigma_t).
+
+Noise (:class:`SeedNoise`, after EDM's ``StackedRandomGenerator``): every seed owns a CPU
+``torch.Generator`` seeded with the seed; its initial noise z_0 and its injected noise z_1, z_2, ...
+are drawn from it one image at a time. What a seed receives therefore does not depend on which other
+seeds share the batch or when they stop, and models A and B given the same seed receive identical
+noise. The noise is hashed as it is drawn into a :class:`NoiseRecord`; ``validate_same_noise``
+compares the records of A and B and raises on any mismatch.
 """
 
 from __future__ import annotations
@@ -49,6 +59,75 @@ class NoiseHash:
     steps: int
 
 
+@dataclass(frozen=True, eq=False)
+class NoiseRecord:
+    """The noise each seed of one sampling run received, as digests (see :class:`SeedNoise`)."""
+
+    seeds: tuple[int, ...]
+    hashes: tuple[NoiseHash, ...]
+    # per seed, (steps, 32) uint8: running SHA-256 of z_0..z_t after each step t. It lets the
+    # validator compare two runs that stopped at different t on their common prefix.
+    chain: tuple[np.ndarray, ...] = field(repr=False)
+
+    def digest(self, i: int, t: int) -> str:
+        """Running noise digest of seed ``i`` (a position into ``seeds``) after step ``t`` (t = 0: z_0 only)."""
+        if t == 0:
+            return self.hashes[i].initial
+        return bytes(self.chain[i][t - 1]).hex()
+
+
+class SeedNoise:
+    """The sampler's Gaussian noise, one CPU generator per seed (as EDM's ``StackedRandomGenerator``),
+    hashed as it is drawn. ``initial()`` gives z_0 of every seed, once; ``draw(rows)`` the next z_t of
+    the seeds at positions ``rows``; ``digests`` the :class:`NoiseRecord` of everything drawn so far."""
+
+    def __init__(self, seeds: Sequence[int], shape: Sequence[int]) -> None:
+        self.seeds = _check_seeds(seeds)
+        self.shape = _check_shape(shape)
+        self._generators = [torch.Generator(device="cpu").manual_seed(s) for s in self.seeds]
+        self._initial: list[str] = []
+        self._chain = [hashlib.sha256() for _ in self.seeds]  # running over z_0, z_1, ...
+        self._stream = [hashlib.sha256() for _ in self.seeds]  # over z_1, z_2, ...
+        self._steps: list[list[bytes]] = [[] for _ in self.seeds]  # the running digest after each step
+
+    def _randn(self, rows: Sequence[int]) -> torch.Tensor:
+        # one image at a time from the seed's own generator: independent of the batch around it
+        if len(rows) == 0:
+            return torch.empty((0, *self.shape), dtype=torch.float32)
+        return torch.stack([torch.randn(self.shape, generator=self._generators[i], dtype=torch.float32) for i in rows])
+
+    def initial(self) -> torch.Tensor:
+        """z_0 of every seed, (S, *shape) float32 on the CPU."""
+        if self._initial:
+            raise InputError("SeedNoise.initial() was already drawn; a sampling run draws z_0 once")
+        z = self._randn(range(len(self.seeds)))
+        for i, row in enumerate(z.numpy()):
+            self._initial.append(hashlib.sha256(row.tobytes()).hexdigest())
+            self._chain[i].update(row.tobytes())
+        return z
+
+    def draw(self, rows: Sequence[int]) -> torch.Tensor:
+        """The next z_t of the seeds at positions ``rows`` into ``seeds``, (len(rows), *shape) float32 on the CPU."""
+        if not self._initial:
+            raise InputError("SeedNoise.draw() before initial(): z_0 comes first")
+        z = self._randn(rows)
+        for i, row in zip(rows, z.numpy()):
+            self._chain[i].update(row.tobytes())
+            self._stream[i].update(row.tobytes())
+            self._steps[i].append(self._chain[i].copy().digest())
+        return z
+
+    @property
+    def digests(self) -> NoiseRecord:
+        """The record of every z drawn so far (the hash chains go on: a later draw makes a new record)."""
+        if not self._initial:
+            raise InputError("SeedNoise.digests before initial(): nothing was drawn")
+        hashes = tuple(NoiseHash(initial=self._initial[i], stream=self._stream[i].hexdigest(), steps=len(self._steps[i]))
+                       for i in range(len(self.seeds)))
+        chain = tuple(np.frombuffer(b"".join(c), dtype=np.uint8).reshape(len(c), 32) for c in self._steps)
+        return NoiseRecord(seeds=self.seeds, hashes=hashes, chain=chain)
+
+
 @dataclass
 class SampleResult:
     """Output of :func:`sample`; every per-seed field is aligned with ``seeds``."""
@@ -58,10 +137,7 @@ class SampleResult:
     steps: np.ndarray  # (S,) int64: network calls of the ascent (t at the stop)
     status: tuple[str, ...]  # per seed in STATUSES
     sigma_trace: list[np.ndarray] | None  # per seed, sigma_t for t = 1..steps
-    noise_hashes: tuple[NoiseHash, ...]
-    # per seed, (steps, 32) uint8: running SHA-256 of z_0..z_t after each step t. It lets the
-    # validator compare two runs that stopped at different t on their common prefix.
-    noise_chain: list[np.ndarray] = field(repr=False)
+    noise: NoiseRecord = field(repr=False)
     options: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -75,15 +151,9 @@ class SampleResult:
             "steps": self.steps.tolist(),
             "status": list(self.status),
             "counts": self.counts(),
-            "noise_hashes": [{"initial": h.initial, "stream": h.stream, "steps": h.steps} for h in self.noise_hashes],
+            "noise_hashes": [{"initial": h.initial, "stream": h.stream, "steps": h.steps} for h in self.noise.hashes],
             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.options.items()},
         }
-
-    def chain_digest(self, i: int, t: int) -> str:
-        """Running noise digest of seed ``i`` after step ``t`` (t = 0: the initial noise only)."""
-        if t == 0:
-            return self.noise_hashes[i].initial
-        return bytes(self.noise_chain[i][t - 1]).hex()
 
 
 @dataclass
@@ -192,110 +262,78 @@ def sample(
     callback: Callable[[dict[str, Any]], None] | None = None,
     device: str | torch.device | None = None,
 ) -> SampleResult:
-    """Stochastic coarse-to-fine gradient ascent, K24 Algorithm 1 (unconditional), one chain per seed.
-
-    y_0 = m + sigma_0·z_0; for t = 1, 2, ...: h_t = h_0·t/(1 + h_0·(t-1)), d_t = net(y),
-    sigma_t = ||d_t||/sqrt(D), gamma_t = sigma_t·sqrt((1-beta·h_t)² - (1-h_t)²),
-    y <- y - h_t·d_t + gamma_t·z_t; a seed stops once sigma_t <= sigma_L ("converged", the step is
-    still applied, as in K24's code), when sigma_t > 2 ("diverged", no step) or after max_T steps
-    ("max_T"). Stopped seeds are frozen and leave the batch. Output: y - net(y) per seed.
-    ``callback(info)`` is called after every step with ``t``, ``active`` (positions into ``seeds`` of
-    the chains that took the step), ``y`` (those chains after it) and ``sigma`` (their sigma_t).
-    """
-    seeds = _check_seeds(seeds)
-    shape = _check_shape(shape)
-    m = _check_mean(mean, shape)
+    """K24 Algorithm 1 (SPEC §6), one chain per seed, batched; stopping and ``callback`` as in the module docstring."""
+    z = SeedNoise(seeds, shape)
+    m = _check_mean(mean, z.shape)
     _check_options(h0, beta, sigma_0, sigma_L, max_T)
     _check_eval_mode(denoiser)
     dev = torch.device(device) if device is not None else _module_device(denoiser)
-    n = len(seeds)
-
-    gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-    z0 = torch.stack([torch.randn(shape, generator=g, dtype=torch.float32) for g in gens])
-    z0_np = z0.numpy()
-    initial_hex = [hashlib.sha256(z0_np[i].tobytes()).hexdigest() for i in range(n)]
-    chain_hashers = [hashlib.sha256(z0_np[i].tobytes()) for i in range(n)]  # running over z_0, z_1, ...
-    stream_hashers = [hashlib.sha256() for _ in range(n)]  # over z_1, z_2, ...
-    chains: list[list[bytes]] = [[] for _ in range(n)]
-
-    y = (m.unsqueeze(0) + sigma_0 * z0).to(dev)
-    final_y = torch.empty((n, *shape), dtype=torch.float32)
-    steps = np.zeros(n, dtype=np.int64)
-    status = np.full(n, MAX_T, dtype=object)
-    trace_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (active, sigma_t) per step
-    active = np.arange(n)
-    ones = (1,) * len(shape)
-
+    stops = _Stops(len(z.seeds), z.shape)
+    rows = np.arange(len(z.seeds))  # positions into seeds of the chains still running
     with torch.no_grad():
-        t = 0
-        while active.size:
-            t += 1
-            if t > max_T:  # status stays MAX_T
-                final_y[torch.from_numpy(active)] = y.cpu()
-                break
+        y = (m.unsqueeze(0) + sigma_0 * z.initial()).to(dev)  # y_0 = m + sigma_0·z_0
+        for t in range(1, int(max_T) + 1):
             h_t = step_size(h0, t)
-            d = denoiser(y)
-            if d.shape != y.shape:
-                raise InputError(f"denoiser returned shape {tuple(d.shape)} for input {tuple(y.shape)}")
-            sigma = effective_noise_level(d)
-            sig = sigma.cpu().numpy()
-            sig = np.where(np.isfinite(sig), sig, np.inf)  # NaN counts as diverged
-            trace_rows.append((active, sig))
-            steps[active] = t
-            diverged = sig > DIVERGENCE_SIGMA
-            if diverged.any():
-                status[active[diverged]] = DIVERGED
-                final_y[torch.from_numpy(active[diverged])] = y[torch.from_numpy(np.flatnonzero(diverged)).to(dev)].cpu()
-            keep = np.flatnonzero(~diverged)
-            if keep.size == 0:
+            d_t = denoiser(y)
+            if d_t.shape != y.shape:
+                raise InputError(f"denoiser returned shape {tuple(d_t.shape)} for input {tuple(y.shape)}")
+            sigma_t = effective_noise_level(d_t)
+            s = stops.trace(rows, t, sigma_t)
+            go = stops.stop(rows, y, s > DIVERGENCE_SIGMA, DIVERGED)  # frozen before the step, no noise drawn
+            rows, s, (y, d_t, sigma_t) = rows[go], s[go], _take(go, y, d_t, sigma_t)
+            if not rows.size:
                 break
-            # each seed's next draw from its own generator: independent of the batch around it
-            z = torch.stack([torch.randn(shape, generator=gens[i], dtype=torch.float32) for i in active[keep]])
-            z_np = z.numpy()
-            for r, i in enumerate(active[keep]):
-                b = z_np[r].tobytes()
-                chain_hashers[i].update(b)
-                stream_hashers[i].update(b)
-                chains[i].append(chain_hashers[i].copy().digest())
-            if keep.size < active.size:
-                kj = torch.from_numpy(keep).to(dev)
-                y, d, sigma = y[kj], d[kj], sigma[torch.from_numpy(keep)]
-            gamma = noise_scale(sigma, h_t, beta).to(torch.float32).view(-1, *ones).to(dev)
-            y_new = y - h_t * d + gamma * z.to(dev)
+            gamma_t = noise_scale(sigma_t, h_t, beta).to(torch.float32).view(-1, 1, 1, 1)
+            y = y - h_t * d_t + gamma_t * z.draw(rows).to(dev)  # y <- y - h_t·d_t + gamma_t·z_t
             if callback is not None:
-                callback({"t": t, "active": active[keep], "y": y_new, "sigma": sig[keep]})
-            active = active[keep]
-            converged = sig[keep] <= sigma_L
-            if converged.any():
-                status[active[converged]] = CONVERGED
-                final_y[torch.from_numpy(active[converged])] = y_new[torch.from_numpy(np.flatnonzero(converged)).to(dev)].cpu()
-                still = np.flatnonzero(~converged)
-                y_new = y_new[torch.from_numpy(still).to(dev)]
-                active = active[still]
-            y = y_new
+                callback({"t": t, "active": rows, "y": y, "sigma": s})
+            go = stops.stop(rows, y, s <= sigma_L, CONVERGED)  # after the step, as in K24's code
+            rows, (y,) = rows[go], _take(go, y)
+            if not rows.size:
+                break
+        stops.stop(rows, y, np.ones(rows.size, dtype=bool), MAX_T)  # the chains still running after max_T steps
+        y_stop = stops.y.to(dev)
+        images = (y_stop - denoiser(y_stop)).cpu()  # the output x = y - net(y) at each chain's stop
+    options = {"h0": h0, "beta": beta, "sigma_0": sigma_0, "sigma_L": sigma_L, "max_T": int(max_T), "shape": z.shape}
+    return stops.result(z.seeds, images, z.digests, options)
 
-        # the final denoising step y - net(y) of every chain at its stop
-        yf = final_y.to(dev)
-        images = (yf - denoiser(yf)).cpu()
 
-    traces: list[list[float]] = [[] for _ in range(n)]
-    for act, sig in trace_rows:
-        for i, v in zip(act.tolist(), sig.tolist()):
-            traces[i].append(v)
-    noise_hashes = tuple(
-        NoiseHash(initial=initial_hex[i], stream=stream_hashers[i].hexdigest(), steps=len(chains[i])) for i in range(n)
-    )
-    chain_arrays = [np.frombuffer(b"".join(c), dtype=np.uint8).reshape(len(c), 32) for c in chains]
-    return SampleResult(
-        seeds=seeds,
-        images=images,
-        steps=steps,
-        status=tuple(str(x) for x in status),
-        sigma_trace=[np.asarray(tr) for tr in traces],
-        noise_hashes=noise_hashes,
-        noise_chain=chain_arrays,
-        options={"h0": h0, "beta": beta, "sigma_0": sigma_0, "sigma_L": sigma_L, "max_T": int(max_T), "shape": shape},
-    )
+def _take(positions: np.ndarray, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The rows ``positions`` (ascending, no repeats) of each tensor, on the tensor's device."""
+    if all(positions.size == x.shape[0] for x in tensors):  # every row: no copy per step
+        return tensors
+    return tuple(x[torch.from_numpy(positions).to(x.device)] for x in tensors)
+
+
+class _Stops:
+    """Per-seed bookkeeping of :func:`sample`: y at the stop, the stop step, status and sigma trace."""
+
+    def __init__(self, n: int, shape: tuple[int, ...]) -> None:
+        self.y = torch.empty((n, *shape), dtype=torch.float32)
+        self.steps = np.zeros(n, dtype=np.int64)
+        self.status = np.full(n, MAX_T, dtype=object)
+        self.traces: list[list[float]] = [[] for _ in range(n)]
+
+    def trace(self, rows: np.ndarray, t: int, sigma_t: torch.Tensor) -> np.ndarray:
+        """Record sigma_t of the chains ``rows`` at step t; returns it as numpy, NaN as inf (diverged)."""
+        s = sigma_t.cpu().numpy()
+        s = np.where(np.isfinite(s), s, np.inf)
+        self.steps[rows] = t
+        for i, v in zip(rows.tolist(), s.tolist()):
+            self.traces[i].append(v)
+        return s
+
+    def stop(self, rows: np.ndarray, y: torch.Tensor, mask: np.ndarray, status: str) -> np.ndarray:
+        """Freeze the chains ``rows[mask]`` at ``y[mask]`` with ``status``; returns the positions that go on."""
+        hit = np.flatnonzero(mask)
+        if hit.size:
+            self.status[rows[hit]] = status
+            self.y[torch.from_numpy(rows[hit])] = _take(hit, y)[0].cpu()
+        return np.flatnonzero(~mask)
+
+    def result(self, seeds: tuple[int, ...], images: torch.Tensor, noise: NoiseRecord, options: dict[str, Any]) -> SampleResult:
+        return SampleResult(seeds=seeds, images=images, steps=self.steps, status=tuple(str(x) for x in self.status),
+                            sigma_trace=[np.asarray(tr) for tr in self.traces], noise=noise, options=options)
 
 
 def _module_device(denoiser: Callable) -> torch.device:
@@ -305,20 +343,20 @@ def _module_device(denoiser: Callable) -> torch.device:
     return torch.device("cpu")
 
 
-def validate_same_noise(a: SampleResult, b: SampleResult) -> None:
-    """Raise NoiseMismatchError unless A and B got the same seeds, the same initial noise and the
-    same injected-noise stream per seed (compared on the steps both ran: a chain that stopped
-    earlier must have seen a prefix of the other's stream)."""
+def validate_same_noise(a: NoiseRecord, b: NoiseRecord) -> None:
+    """Raise NoiseMismatchError unless the noise records of A and B have the same seeds, the same
+    initial noise and the same injected-noise stream per seed (compared on the steps both ran: a
+    chain that stopped earlier must have seen a prefix of the other's stream)."""
     if a.seeds != b.seeds:
         raise NoiseMismatchError(f"A and B were sampled from different seeds: {a.seeds[:5]}... vs {b.seeds[:5]}...")
     bad: list[str] = []
     for i, s in enumerate(a.seeds):
-        ha, hb = a.noise_hashes[i], b.noise_hashes[i]
+        ha, hb = a.hashes[i], b.hashes[i]
         if ha.initial != hb.initial:
             bad.append(f"seed {s}: initial noise {ha.initial[:12]} != {hb.initial[:12]}")
             continue
         t = min(ha.steps, hb.steps)
-        ca, cb = a.noise_chain[i][:t], b.noise_chain[i][:t]
+        ca, cb = a.chain[i][:t], b.chain[i][:t]
         if ca.shape != cb.shape or not np.array_equal(ca, cb):
             first = int(np.flatnonzero((ca != cb).any(axis=1))[0]) + 1 if ca.shape == cb.shape else 1
             bad.append(f"seed {s}: injected noise differs from step {first} on (of {t} steps both ran)")
@@ -390,7 +428,7 @@ def same_noise_pair(
     _check_eval_mode(den_b, "den_b")
     res_a = sample(den_a, seeds, mean=m_a, **opts)
     res_b = sample(den_b, seeds, mean=m_b, **opts)
-    validate_same_noise(res_a, res_b)
+    validate_same_noise(res_a.noise, res_b.noise)
     for r in (res_a, res_b):
         r.options["start"] = start
     return PairResult(seeds=seeds, a=res_a, b=res_b, start=start, start_detail=detail, validated=True)

@@ -43,12 +43,27 @@ def test_psnr_hand_values():
     y = x.clone()
     y[0] += 0.1  # MSE 0.01 -> 20 dB
     y[1, 0, 0, 0] = 0.2  # MSE 0.04 / 4 = 0.01 -> 20 dB
-    np.testing.assert_allclose(psnr(y, x), [20.0, 20.0], atol=1e-12)
-    assert psnr(torch.full((1, 1, 2, 2), 0.5), torch.ones(1, 1, 2, 2))[0] == pytest.approx(10 * np.log10(4))
+    np.testing.assert_allclose(psnr(image_true=x, image_test=y), [20.0, 20.0], atol=1e-12)
+    assert psnr(image_true=torch.ones(1, 1, 2, 2), image_test=torch.full((1, 1, 2, 2), 0.5))[0] == pytest.approx(10 * np.log10(4))
     assert mse_to_psnr(1e-4) == pytest.approx(40.0)
     assert mse_to_psnr(0.0) == np.inf
-    assert psnr(x[0], x[0])[0] == np.inf  # a single (C, H, W) image works too
-    assert psnr(y * 255, x * 255, data_range=255.0)[0] == pytest.approx(20.0)
+    assert psnr(image_true=x[0], image_test=x[0])[0] == np.inf  # a single (C, H, W) image works too
+    assert psnr(image_true=x * 255, image_test=y * 255, data_range=255.0)[0] == pytest.approx(20.0)
+
+
+def test_psnr_refuses_positional_images():
+    # scikit-image's peak_signal_noise_ratio takes (image_true, image_test); this psnr once took
+    # (image_test, image_true). A positional call could mean either, so none is accepted.
+    x, y = torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.1)
+    with pytest.raises(TypeError):
+        psnr(x, y)
+    with pytest.raises(TypeError):
+        psnr(x, image_test=y)
+    # the reference is the one range-checked: naming the images the wrong way round is caught when
+    # the estimate leaves [0, 1]
+    assert psnr(image_true=x, image_test=y - 0.2)[0] == pytest.approx(10 * np.log10(1 / 0.01))
+    with pytest.raises(InputError, match="image_true has values"):
+        psnr(image_true=y - 0.2, image_test=x)
 
 
 def test_curve_grid_is_spec_7():
@@ -135,10 +150,10 @@ def test_single_training_image_curve():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: psnr(torch.zeros(2, 1, 2, 2), torch.zeros(3, 1, 2, 2)), "equal shapes"),
-        (lambda: psnr(torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 1.5)), "outside"),
-        (lambda: psnr(torch.full((1, 1, 2, 2), float("nan")), torch.zeros(1, 1, 2, 2)), "NaN"),
-        (lambda: psnr(torch.zeros(4), torch.zeros(4)), "images"),
+        (lambda: psnr(image_true=torch.zeros(3, 1, 2, 2), image_test=torch.zeros(2, 1, 2, 2)), "equal shapes"),
+        (lambda: psnr(image_true=torch.full((1, 1, 2, 2), 1.5), image_test=torch.zeros(1, 1, 2, 2)), "outside"),
+        (lambda: psnr(image_true=torch.zeros(1, 1, 2, 2), image_test=torch.full((1, 1, 2, 2), float("nan"))), "NaN"),
+        (lambda: psnr(image_true=torch.zeros(4), image_test=torch.zeros(4)), "images"),
         (lambda: denoise_psnr(Identity().eval(), torch.zeros(1, 1, 2, 2), sigmas=[0.0]), "sigmas"),
         (lambda: denoise_psnr(Identity().eval(), torch.zeros(1, 1, 2, 2), sigmas=[0.1], n_draws=0), "n_draws"),
         (lambda: denoise_psnr(torch.nn.BatchNorm2d(1), torch.zeros(1, 1, 2, 2), sigmas=[0.1]), "training mode"),

@@ -37,12 +37,12 @@ def test_pair_common_start_same_noise_and_validated():
     m = torch.cat([xa, xb]).mean(0)
     pair = same_noise_pair(EmpiricalDenoiser(xa), EmpiricalDenoiser(xb), [0, 1, 2, 3], shape=SHAPE, start=START_COMMON, mean=m, **OPTS)
     assert pair.validated and pair.start == START_COMMON and "given mean" in pair.start_detail
-    assert [h.initial for h in pair.a.noise_hashes] == [h.initial for h in pair.b.noise_hashes]
+    assert [h.initial for h in pair.a.noise.hashes] == [h.initial for h in pair.b.noise.hashes]
     assert pair.a.options["start"] == pair.b.options["start"] == START_COMMON
     # A and B may stop at different t; they share the noise on the steps both ran
     for i in range(4):
-        t = min(pair.a.noise_hashes[i].steps, pair.b.noise_hashes[i].steps)
-        assert pair.a.chain_digest(i, t) == pair.b.chain_digest(i, t)
+        t = min(pair.a.noise.hashes[i].steps, pair.b.noise.hashes[i].steps)
+        assert pair.a.noise.digest(i, t) == pair.b.noise.digest(i, t)
 
 
 def test_pair_own_start_uses_each_groups_mean():
@@ -69,25 +69,25 @@ def test_same_seed_same_hashes_different_seed_different_hashes():
     xa, xb = _groups()
     a = sample(EmpiricalDenoiser(xa), [1, 2], shape=SHAPE, mean=0.5, **OPTS)
     b = sample(EmpiricalDenoiser(xb), [1, 2], shape=SHAPE, mean=0.5, **OPTS)
-    validate_same_noise(a, b)
+    validate_same_noise(a.noise, b.noise)
     c = sample(EmpiricalDenoiser(xb), [1, 3], shape=SHAPE, mean=0.5, **OPTS)
-    assert a.noise_hashes[1].initial != c.noise_hashes[1].initial
+    assert a.noise.hashes[1].initial != c.noise.hashes[1].initial
     with pytest.raises(NoiseMismatchError, match="different seeds"):
-        validate_same_noise(a, c)
+        validate_same_noise(a.noise, c.noise)
 
 
 def test_validator_catches_tampered_noise():
     xa, xb = _groups()
     a = sample(EmpiricalDenoiser(xa), [1, 2], shape=SHAPE, mean=0.5, **OPTS)
     b = sample(EmpiricalDenoiser(xb), [1, 2], shape=SHAPE, mean=0.5, **OPTS)
-    h = b.noise_hashes[1]
-    bad_initial = dataclasses.replace(b, noise_hashes=(b.noise_hashes[0], NoiseHash("0" * 64, h.stream, h.steps)))
+    h = b.noise.hashes[1]
+    bad_initial = dataclasses.replace(b.noise, hashes=(b.noise.hashes[0], NoiseHash("0" * 64, h.stream, h.steps)))
     with pytest.raises(NoiseMismatchError, match="seed 2: initial noise"):
-        validate_same_noise(a, bad_initial)
-    chain = [c.copy() for c in b.noise_chain]
+        validate_same_noise(a.noise, bad_initial)
+    chain = [c.copy() for c in b.noise.chain]
     chain[0][0, 0] ^= 1  # the first injected draw of seed 1 differs
     with pytest.raises(NoiseMismatchError, match="seed 1: injected noise differs from step 1 on"):
-        validate_same_noise(a, dataclasses.replace(b, noise_chain=chain))
+        validate_same_noise(a.noise, dataclasses.replace(b.noise, chain=tuple(chain)))
 
 
 def test_sampler_options_from_config():
@@ -140,7 +140,7 @@ def test_unet_pair_same_noise_and_config_check():
     pair = same_noise_pair(Wrapped(xa16, cfg), Wrapped(xb16, cfg), [0, 1, 2], shape=shape16, start=START_COMMON, mean=0.5, **OPTS)
     assert pair.validated and pair.a.steps.min() > 1
     one = sample(Wrapped(xa16, cfg), [1], shape=shape16, mean=0.5, **OPTS)
-    assert one.noise_hashes[0] == pair.a.noise_hashes[1] and one.steps[0] == pair.a.steps[1]
+    assert one.noise.hashes[0] == pair.a.noise.hashes[1] and one.steps[0] == pair.a.steps[1]
     torch.testing.assert_close(one.images[0], pair.a.images[1], rtol=0, atol=1e-5)
     with pytest.raises(InputError, match="different configs"):
         same_noise_pair(

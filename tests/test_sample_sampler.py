@@ -83,7 +83,7 @@ def test_batch_gives_each_seed_exactly_its_one_seed_run():
         # the empirical denoiser works sample by sample in float64: bit-identical
         assert torch.equal(one.images[0], batch.images[i])
         assert one.steps[0] == batch.steps[i] and one.status[0] == batch.status[i]
-        assert one.noise_hashes[0] == batch.noise_hashes[i]
+        assert one.noise.hashes[0] == batch.noise.hashes[i]
         np.testing.assert_array_equal(one.sigma_trace[0], batch.sigma_trace[i])
 
 
@@ -99,7 +99,7 @@ def test_batch_equals_one_seed_with_a_conv_net_within_float_tolerance():
         one = sample(net, [s], **opts)
         assert one.steps[0] == batch.steps[i]
         assert one.status[0] == batch.status[i]
-        assert one.noise_hashes[0] == batch.noise_hashes[i]
+        assert one.noise.hashes[0] == batch.noise.hashes[i]
         torch.testing.assert_close(one.images[0], batch.images[i], rtol=0, atol=1e-5)
 
 
@@ -109,12 +109,12 @@ def test_noise_hashes_identify_the_seed():
     opts = dict(shape=SHAPE, mean=train.mean(0), **FAST)
     a = sample(den, [1, 2, 3], **opts)
     b = sample(den, [3, 1, 2], **opts)
-    by_seed_a = dict(zip(a.seeds, a.noise_hashes))
-    by_seed_b = dict(zip(b.seeds, b.noise_hashes))
+    by_seed_a = dict(zip(a.seeds, a.noise.hashes))
+    by_seed_b = dict(zip(b.seeds, b.noise.hashes))
     assert by_seed_a == by_seed_b
-    initials = {h.initial for h in a.noise_hashes}
+    initials = {h.initial for h in a.noise.hashes}
     assert len(initials) == 3
-    assert len({h.stream for h in a.noise_hashes}) == 3
+    assert len({h.stream for h in a.noise.hashes}) == 3
     # the hash is of the noise actually drawn: recompute z_0 of seed 2
     z0 = torch.randn(SHAPE, generator=torch.Generator().manual_seed(2))
     import hashlib
@@ -171,7 +171,7 @@ def test_divergence_is_reported_per_sample():
         assert tr[-1] > 2 and (tr[:-1] <= 2).all() and len(tr) == t and t > 1
     assert res.counts() == {CONVERGED: 0, DIVERGED: 3, MAX_T: 0}
     # a diverged chain drew no noise at its last step
-    assert all(h.steps == t - 1 for h, t in zip(res.noise_hashes, res.steps))
+    assert all(h.steps == t - 1 for h, t in zip(res.noise.hashes, res.steps))
 
 
 def test_mixed_statuses_in_one_batch():
@@ -191,7 +191,7 @@ def test_max_T_is_reported():
     res = sample(ConstantResidual().eval(), [0, 1], shape=SHAPE, mean=0.5, h0=0.05, beta=0.5, sigma_0=1.0, sigma_L=0.05, max_T=7)
     assert res.status == (MAX_T, MAX_T)
     assert res.steps.tolist() == [7, 7]
-    assert [h.steps for h in res.noise_hashes] == [7, 7]
+    assert [h.steps for h in res.noise.hashes] == [7, 7]
 
 
 def test_callback_sees_every_step():
@@ -236,4 +236,32 @@ def test_same_seed_same_samples_on_cpu():
     opts = dict(shape=SHAPE, mean=train.mean(0), **FAST)
     a = sample(SmallConvNet(EmpiricalDenoiser(train)), [3, 4], **opts)
     b = sample(SmallConvNet(EmpiricalDenoiser(train)), [3, 4], **opts)
-    assert torch.equal(a.images, b.images) and a.noise_hashes == b.noise_hashes
+    assert torch.equal(a.images, b.images) and a.noise.hashes == b.noise.hashes
+
+
+def test_seed_noise_gives_each_seed_its_own_stream_whatever_the_batch():
+    from studies.sample import SeedNoise
+
+    batch, alone = SeedNoise([3, 8, 5], SHAPE), SeedNoise([8], SHAPE)
+    z0 = batch.initial()
+    assert z0.shape == (3, *SHAPE) and torch.equal(z0[1], alone.initial()[0])
+    # seed 8 draws with different batch mates at each step (and seed 5 stops drawing after step 1)
+    first, second = batch.draw([0, 1, 2]), batch.draw([1])
+    assert torch.equal(first[1], alone.draw([0])[0]) and torch.equal(second[0], alone.draw([0])[0])
+    rec, rec_alone = batch.digests, alone.digests
+    assert [h.steps for h in rec.hashes] == [1, 2, 1] and rec.hashes[1] == rec_alone.hashes[0]
+    assert rec.digest(1, 2) == rec_alone.digest(0, 2) and rec.digest(1, 1) != rec.digest(1, 2)
+    assert batch.draw([]).shape == (0, *SHAPE)
+
+
+def test_seed_noise_draws_z0_once_and_first():
+    from studies.sample import SeedNoise
+
+    with pytest.raises(InputError, match="before initial"):
+        SeedNoise([0], SHAPE).draw([0])
+    with pytest.raises(InputError, match="before initial"):
+        SeedNoise([0], SHAPE).digests
+    noise = SeedNoise([0], SHAPE)
+    noise.initial()
+    with pytest.raises(InputError, match="already drawn"):
+        noise.initial()

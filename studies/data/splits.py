@@ -24,7 +24,10 @@ Exposure control (K24's code): a group of N images is tiled floor(n_total / N) t
 groups see fewer than n_total samples (98,117 -> 1 copy). ``exact`` adds a seeded remainder of
 n_total - copies * N images seen once more, so every model sees exactly n_total samples. A group
 larger than n_total (101,299 on the undeduplicated metadata with n_total = 100,000) gets one copy in
-``tile`` mode (more than n_total samples, recorded) and is refused in ``exact`` mode."""
+``tile`` mode (more than n_total samples, recorded) and is refused in ``exact`` mode.
+
+What two groups share (names, identities, attribute purity, pixels) is measured by the split audit,
+``studies.data.audit.audit``, which reads split artifacts through this module; nothing here imports it."""
 
 from __future__ import annotations
 
@@ -389,9 +392,3 @@ def make_split(cfg: SplitConfig, n: int, *, names: Sequence[str], meta: Optional
         available=int(available), side_a=side_a, side_b=side_b, order_sha256=_names_digest(names), info=info,
     )
 
-
-def audit(names_a, names_b, meta, *, attribute=None, images_a=None, images_b=None, threshold=0.95) -> dict:
-    """The split audit (see ``studies.data.audit.audit``); kept here as named in docs/CONTRACTS.md."""
-    from .audit import audit as _audit
-
-    return _audit(names_a, names_b, meta, attribute=attribute, images_a=images_a, images_b=images_b, threshold=threshold)

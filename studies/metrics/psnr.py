@@ -44,8 +44,11 @@ def sigma_to_input_psnr(sigma: Any) -> np.ndarray:
     return mse_to_psnr(np.asarray(sigma, dtype=np.float64) ** 2)
 
 
-def psnr(image_test: Any, image_true: Any, *, data_range: float = 1.0) -> np.ndarray:
-    """PSNR of each image of ``image_test`` against ``image_true``: shape (N,) for (N, C, H, W) input."""
+def psnr(*, image_true: Any, image_test: Any, data_range: float = 1.0) -> np.ndarray:
+    """PSNR of each image of ``image_test`` against the reference ``image_true``: shape (N,) for
+    (N, C, H, W) input. Keyword-only: scikit-image's ``peak_signal_noise_ratio(image_true, image_test)``
+    takes the reference first and this function once took it second, so a positional call could be
+    either order; it is refused (TypeError) instead of guessed."""
     a, b = _images(image_test, "image_test", torch.float64), _images(image_true, "image_true", torch.float64)
     if a.shape != b.shape:
         raise InputError(f"psnr needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
@@ -104,7 +107,7 @@ def denoise_psnr(
                     den = (y - denoiser(y)).cpu()
                     if clip:
                         den = den.clamp(0.0, 1.0)
-                    out[r, s, lo : lo + xb.shape[0]] = np.minimum(psnr(den, xb), PSNR_CAP_DB)
+                    out[r, s, lo : lo + xb.shape[0]] = np.minimum(psnr(image_true=xb, image_test=den), PSNR_CAP_DB)
     return out
 
 
