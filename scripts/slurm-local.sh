@@ -11,8 +11,9 @@
 # find it through SLURM_CONF, which `start` writes to $MEMGEN_SLURM_DIR/env. Idempotent: start on a
 # running cluster and stop on a stopped one do nothing.
 #
-# Without root, apt or the packages, `start` explains why in $MEMGEN_SLURM_DIR/unavailable and exits
-# 0: the Slurm tests then skip with that reason. Where it could run but does not come up, it exits 1.
+# Without root, apt or the packages (or when apt-get fails), `start` explains why in
+# $MEMGEN_SLURM_DIR/unavailable and exits 0: the Slurm tests then skip with that reason. When the
+# packages are there but the daemons do not come up, it exits 1 (a fault to fix, not to skip).
 set -euo pipefail
 
 DIR="${MEMGEN_SLURM_DIR:-${TMPDIR:-/tmp}/memgen-slurm}"
@@ -48,14 +49,15 @@ install_packages() {
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added=1
   fi
   local rc=0
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  # MEMGEN_APT_UPDATED=1: the caller (scripts/test.sh) has just run apt-get update
+  { if [ "${MEMGEN_APT_UPDATED:-0}" != 1 ]; then apt-get update -qq; fi \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PACKAGES[@]}"; } \
-    >"$DIR/apt.log" 2>&1 || rc=$?
-  [ "$added" = 1 ] && rm -f "$policy"
+    >"$DIR/apt.log" 2>&1 </dev/null || rc=$?
+  if [ "$added" = 1 ]; then rm -f "$policy"; fi
   if [ "$rc" != 0 ] || ! have_binaries; then
-    tail -5 "$DIR/apt.log" >&2 || true
-    say "apt-get install ${PACKAGES[*]} failed (log: $DIR/apt.log)"
-    exit 1
+    tail -n 5 "$DIR/apt.log" >&2 || true
+    unavailable "apt-get install ${PACKAGES[*]} failed (exit $rc; log in $DIR/apt.log)"
   fi
 }
 
@@ -128,7 +130,7 @@ start() {
   chmod 400 "$DIR/munge/munge.key"
   munged --force --socket="$DIR/munge/munge.socket" --key-file="$DIR/munge/munge.key" \
     --pid-file="$DIR/run/munged.pid" --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed" \
-    2>>"$DIR/log/munged.log" || { tail -5 "$DIR/log/munged.log" >&2; say "munged did not start"; exit 1; }
+    2>>"$DIR/log/munged.log" || { tail -n 5 "$DIR/log/munged.log" >&2; say "munged did not start"; exit 1; }
   slurmctld -f "$SLURM_CONF" 2>>"$DIR/log/slurmctld.log" || { say "slurmctld did not start (log $DIR/log/slurmctld.log)"; exit 1; }
   slurmd -f "$SLURM_CONF" 2>>"$DIR/log/slurmd.log" || { say "slurmd did not start (log $DIR/log/slurmd.log)"; exit 1; }
   local state="" i
@@ -140,7 +142,7 @@ start() {
   case "$state" in
     idle|mixed|allocated) ;;
     *)
-      tail -5 "$DIR/log/slurmctld.log" "$DIR/log/slurmd.log" >&2 || true
+      tail -n 5 "$DIR/log/slurmctld.log" "$DIR/log/slurmd.log" >&2 || true
       say "the node did not come up (state '${state:-none}')"
       stop_daemons quiet
       exit 1

@@ -436,14 +436,15 @@ def _sacct_state(job_id: str) -> Optional[str]:
     return None
 
 
-def _wait_slurm(jobs: list, *, first_poll_s: float = 1.0, max_poll_s: float = 30.0) -> list[str]:
+def _wait_slurm(jobs: list, *, min_poll_s: float = 1.0, max_poll_s: float = 30.0) -> list[str]:
     """Wait until every job has written its result or ended; returns each job's last known state
-    ("" when its result appeared before squeue reported an end). Polls squeue at a growing
-    interval (1 s up to 30 s) so that a long build does not hammer slurmctld."""
+    ("" when its result appeared before squeue reported an end). squeue is asked every 1/20 of the
+    time waited so far (at least 1 s, at most 30 s): a quick build learns its end at once, a long
+    one does not hammer slurmctld."""
     states: list[Optional[str]] = [None] * len(jobs)
     last_seen = [""] * len(jobs)
     unseen = [0] * len(jobs)
-    delay = first_poll_s
+    start = time.monotonic()
     while True:
         for i, job in enumerate(jobs):
             if states[i] is None and job.paths.result_pickle.exists():
@@ -463,8 +464,7 @@ def _wait_slurm(jobs: list, *, first_poll_s: float = 1.0, max_poll_s: float = 30
                 unseen[i], last_seen[i] = 0, state
                 if state in _ENDED:
                     states[i] = state
-        time.sleep(delay)
-        delay = min(delay * 1.25, max_poll_s)
+        time.sleep(min(max((time.monotonic() - start) / 20, min_poll_s), max_poll_s))
 
 
 def _wait_submitit(jobs: list) -> list[str]:

@@ -36,7 +36,8 @@ STATE = Path(os.environ.get("MEMGEN_SLURM_DIR") or Path(os.environ.get("TMPDIR")
 TIMEOUT_S = 240  # one build command; a hung build fails the test instead of stalling CI
 
 # The profiles: seconds per model on one core. "slurmtiny" is the zoo compared with a local build
-# (4 models: random split, N 3 and 20, groups A and B); "slurmresume" trains one model long enough
+# (4 models: random split, N 3 and 20, groups A and B), "slurmrace" its two N=3 models under another
+# name (so another address: a zoo of its own); "slurmresume" trains one model long enough
 # (60 epochs of 20 steps, ~0.1-0.2 s an epoch on the CI box) to be cancelled mid-training; "slurmcuda"
 # asks for a CUDA device, which no CPU node has, so its jobs fail inside Slurm with an InputError.
 _TINY = dict(
@@ -53,6 +54,8 @@ def register() -> None:
         Profile(name="slurmresume", description="Slurm cancel-and-resume test",
                 train=TrainConfig(epochs=60, batch_size=64, eval_images=8, checkpoint_every=1),
                 protocols=_protocols(1280, {"random": (20,)}), **_TINY),
+        Profile(name="slurmrace", description="Slurm concurrent-builds test", train=TrainConfig(epochs=2, batch_size=32, eval_images=8),
+                protocols=_protocols(60, {"random": (3,)}), **_TINY),
         Profile(name="slurmcuda", description="Slurm failing-job test (CUDA on a CPU node)",
                 train=TrainConfig(epochs=2, batch_size=32, eval_images=8, device="cuda"),
                 protocols=_protocols(60, {"random": (3,)}), **_TINY),
@@ -67,6 +70,13 @@ def register() -> None:
 _CLI = (
     "import sys; sys.path.insert(0, sys.argv[1]); import test_zoo_slurm; test_zoo_slurm.register(); "
     "from studies.cli import main; sys.exit(main(sys.argv[2:]))"
+)
+
+
+_REFERENCE = (
+    "import sys, torch; torch.set_num_threads(1); sys.path.insert(0, sys.argv[1]); import test_zoo_slurm; "
+    "test_zoo_slurm.register(); from studies.zoo import Zoo; "
+    "print(Zoo(sys.argv[2], progress=False).get('slurmresume', 'random', 'A', 20).path)"
 )
 
 
@@ -139,12 +149,16 @@ def test_slurm_zoo_equals_local_build(cluster, tmp_path):
         assert logs.count(f"trained {s.label()} ") == 1
 
 
-def test_cancelled_job_resumes_to_identical_weights(cluster, tmp_path):
+def test_cancelled_job_resumes_to_identical_weights(cluster, tmp_path, request):
     from studies.zoo import Zoo
 
     prof = get_profile("slurmresume")
     root = tmp_path / "slurm"
     folder = Zoo(root).path(prof, "random", "A", 20)
+    # the uninterrupted reference, trained here in a subprocess on the other core meanwhile
+    reference = subprocess.Popen([sys.executable, "-c", _REFERENCE, str(HERE), str(tmp_path / "local")], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    request.addfinalizer(lambda: reference.poll() is None and reference.kill())
     err = tmp_path / "first.err"
     with open(err, "w") as f:
         first = subprocess.Popen(build_cmd("slurmresume", root, "--protocol", "random"), stdout=subprocess.DEVNULL, stderr=f, text=True, cwd=ROOT)
@@ -176,7 +190,9 @@ def test_cancelled_job_resumes_to_identical_weights(cluster, tmp_path):
     assert len(rows) == prof.train.epochs
     # resumed, not restarted: the epochs before the cancel keep the first job's log rows (timings included)
     assert rows[:epoch_at_cancel] == rows_at_cancel
-    ref = Zoo(tmp_path / "local", progress=False).get(prof, "random", "A", 20).path
+    ref_out, ref_err = reference.communicate(timeout=TIMEOUT_S)
+    assert reference.returncode == 0, ref_err
+    ref = Path(ref_out.strip())
     assert ref.name == folder.name
     assert weights(folder) == weights(ref), "the resumed model differs from an uninterrupted training"
 
@@ -189,7 +205,7 @@ def test_two_concurrent_builds_train_each_model_once(cluster, tmp_path):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     env = {**os.environ, "PATH": str(bin_dir)}
     root = tmp_path / "zoo"
-    procs = [subprocess.Popen(build_cmd("slurmtiny", root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    procs = [subprocess.Popen(build_cmd("slurmrace", root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=env, cwd=ROOT) for _ in range(2)]
     outs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
     for p, (_, stderr) in zip(procs, outs):
@@ -197,7 +213,7 @@ def test_two_concurrent_builds_train_each_model_once(cluster, tmp_path):
         assert "submitted" in stderr and "sacct" not in stderr and "Warning" not in stderr, stderr
     logs = job_logs(root)
     submitted = sum(int(re.search(r"submitted (\d+) slurm job", e).group(1)) for _, e in outs)
-    labels = [f"slurmtiny/random/{g}/N{n}" for n in (3, 20) for g in "AB"]
+    labels = [f"slurmrace/random/{g}/N3" for g in "AB"]
     for label in labels:
         assert logs.count(f"trained {label} ") == 1, logs
     assert logs.count("memgen-zoo: ") == submitted and submitted > len(labels), logs  # both builds raced
