@@ -61,6 +61,9 @@ install_packages() {
   fi
 }
 
+# the node's name is the short host name, which slurmd finds for itself
+short_host() { uname -n | cut -d. -f1; }
+
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 node_state() { timeout 10 sinfo -h -o %T 2>/dev/null | head -1; }
@@ -72,7 +75,7 @@ is_up() {
 
 write_conf() {
   local host
-  host="$(hostname -s)"
+  host="$(short_host)"
   cat >"$SLURM_CONF" <<EOF
 # one-node test cluster written by scripts/slurm-local.sh; state under $DIR
 ClusterName=memgen-local
@@ -130,9 +133,10 @@ start() {
   chmod 400 "$DIR/munge/munge.key"
   munged --force --socket="$DIR/munge/munge.socket" --key-file="$DIR/munge/munge.key" \
     --pid-file="$DIR/run/munged.pid" --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed" \
-    2>>"$DIR/log/munged.log" || { tail -n 5 "$DIR/log/munged.log" >&2; say "munged did not start"; exit 1; }
-  slurmctld -f "$SLURM_CONF" 2>>"$DIR/log/slurmctld.log" || { say "slurmctld did not start (log $DIR/log/slurmctld.log)"; exit 1; }
-  slurmd -f "$SLURM_CONF" 2>>"$DIR/log/slurmd.log" || { say "slurmd did not start (log $DIR/log/slurmd.log)"; exit 1; }
+    </dev/null >>"$DIR/log/munged.log" 2>&1 || { tail -n 5 "$DIR/log/munged.log" >&2; say "munged did not start"; exit 1; }
+  # stdio to the logs: a daemon must not hold the caller's output pipe open (CI waits on it)
+  slurmctld -f "$SLURM_CONF" </dev/null >>"$DIR/log/slurmctld.log" 2>&1 || { say "slurmctld did not start (log $DIR/log/slurmctld.log)"; exit 1; }
+  slurmd -f "$SLURM_CONF" </dev/null >>"$DIR/log/slurmd.log" 2>&1 || { say "slurmd did not start (log $DIR/log/slurmd.log)"; exit 1; }
   local state="" i
   for i in $(seq 1 60); do
     state="$(node_state)"
@@ -150,7 +154,7 @@ start() {
   esac
   echo "export SLURM_CONF=$SLURM_CONF" >"$DIR/env"
   rm -f "$DIR/unavailable"
-  say "up: node $(hostname -s), 2 CPUs, partition debug, state $state; SLURM_CONF=$SLURM_CONF"
+  say "up: node $(short_host), 2 CPUs, partition debug, state $state; SLURM_CONF=$SLURM_CONF"
 }
 
 stop_daemons() {
@@ -167,20 +171,33 @@ stop_daemons() {
       done
     fi
   fi
-  local name pidfile pid i
-  for name in slurmd slurmctld munged; do
-    pidfile="$DIR/run/$name.pid"
-    pid_alive "$pidfile" || continue
-    pid="$(cat "$pidfile")"
+  # the two Slurm daemons together, then munged (which their shutdown may still ask); each only by
+  # the pid it wrote under $DIR, SIGKILL after 10 s
+  end_daemons "${1:-}" slurmd slurmctld
+  end_daemons "${1:-}" munged
+}
+
+end_daemons() {
+  local quiet="$1" name pid i
+  shift
+  local pids=() names=()
+  for name in "$@"; do
+    pid_alive "$DIR/run/$name.pid" || continue
+    pid="$(cat "$DIR/run/$name.pid")"
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 1 40); do
+    pids+=("$pid")
+    names+=("$name")
+  done
+  for i in "${!pids[@]}"; do
+    pid="${pids[$i]}"
+    for _ in $(seq 1 100); do
       kill -0 "$pid" 2>/dev/null || break
-      sleep 0.25
+      sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
       kill -9 "$pid" 2>/dev/null || true
     fi
-    [ "${1:-}" = quiet ] || say "stopped $name ($pid)"
+    [ "$quiet" = quiet ] || say "stopped ${names[$i]} ($pid)"
   done
 }
 
