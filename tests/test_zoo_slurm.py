@@ -105,7 +105,11 @@ def cluster(tmp_path_factory):
         mp.setenv("MEMGEN_CACHE", str(tmp_path_factory.mktemp("slurmcache")))
         mp.setenv("OMP_NUM_THREADS", "1")
         mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        # the local builds compared with the jobs' (--slurm-cpus 1: one torch thread) use one thread too
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         yield conf
+        torch.set_num_threads(threads)
 
 
 def run_build(cmd: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
