@@ -402,7 +402,7 @@ def _squeue_states() -> Optional[dict[str, str]]:
     import subprocess
 
     try:
-        out = subprocess.run(["squeue", "--noheader", "--array", "--states=all", "--me", "--format=%i|%T"],
+        out = subprocess.run(["squeue", "--noheader", "--array", "--states=all", f"--user={os.getuid()}", "--format=%i|%T"],
                              capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -419,7 +419,6 @@ def _squeue_states() -> Optional[dict[str, str]]:
 def _sacct_state(job_id: str) -> Optional[str]:
     """The state sacct records for a job that slurmctld has forgotten; None without sacct or
     accounting (asked once per such job, its complaint swallowed)."""
-    import shutil
     import subprocess
 
     if shutil.which("sacct") is None:
