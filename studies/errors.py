@@ -16,3 +16,8 @@ class ArtifactError(MemgenError):
 
 class MissingResourceError(MemgenError):
     """A required resource (real images, genuine LPIPS weights, ...) is not available offline."""
+
+
+class JobFailedError(MemgenError):
+    """A cluster job (Slurm, or submitit's local stand-in) of a zoo build failed, was cancelled or
+    vanished; the message names the model, the job id, its state and the tail of its stderr."""

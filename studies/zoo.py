@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 import dataclasses
 from dataclasses import dataclass, field
@@ -328,13 +329,19 @@ def _complete(folder: Path) -> bool:
 
 
 def build_one(root: str, celeba_dir: Optional[str], profile: Union[str, Profile], protocol: str, group: str, n: int,
-              threads: int = 1, eval_every: int = 1) -> str:
+              threads: int = 1, eval_every: int = 1, report: bool = False) -> str:
     """Train one model in this process (the unit of work of the pool and of each Slurm job). The
-    profile travels as the object itself, so a job needs no registry entry of its own."""
+    profile travels as the object itself, so a job needs no registry entry of its own. ``report``:
+    say on stdout whether this process trained the model or found it built (a Slurm job's log)."""
     if threads:
         torch.set_num_threads(threads)
+    prof = _profile(profile)
     zoo = Zoo(root, celeba_dir=celeba_dir, progress=False, eval_every=eval_every)
-    return str(zoo.build(ModelSpec(_profile(profile).name, protocol, group, n), profile=_profile(profile)))
+    spec = ModelSpec(prof.name, protocol, group, n)
+    folder = str(zoo.build(spec, profile=prof))
+    if report:
+        print(f"memgen-zoo: {'trained' if zoo.trained else 'found built'} {spec.label()} in {folder}", flush=True)
+    return folder
 
 
 def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "local", workers: int = 1,
@@ -370,11 +377,144 @@ def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "loca
         params = {"timeout_min": 60 * 24, "cpus_per_task": 1, "name": "memgen-zoo"}
         params.update(slurm or {})
         ex.update_parameters(**params)
-        cols = list(zip(*[a + (params.get("cpus_per_task", 1), zoo.eval_every) for a in args]))
+        cols = list(zip(*[a + (params.get("cpus_per_task", 1), zoo.eval_every, True) for a in args]))
         jobs = ex.map_array(build_one, *cols)
-        log.info("zoo: submitted %d jobs (%s)", len(jobs), ", ".join(j.job_id for j in jobs[:5]))
-        return [j.result() for j in jobs]
+        print(f"memgen: submitted {len(jobs)} {ex.cluster} job(s), one per model:", file=sys.stderr)
+        for s, j in zip(specs, jobs):
+            print(f"  {s.label()}: job {j.job_id} (log {j.paths.stderr})", file=sys.stderr)
+        sys.stderr.flush()
+        states = _wait_slurm(jobs) if ex.cluster == "slurm" else _wait_submitit(jobs)
+        return _collect(specs, jobs, states)
     raise InputError(f"executor must be 'local' or 'slurm', got {executor!r}")
+
+
+# Slurm job states after which a job runs no more (PREEMPTED is left out: it may be requeued)
+_ENDED = {"BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "REVOKED", "SPECIAL_EXIT", "TIMEOUT"}
+_STDERR_TAIL = 15  # lines of a failed job's stderr quoted in the error
+
+
+def _squeue_states() -> Optional[dict[str, str]]:
+    """State of each of this user's jobs (array tasks one by one) as slurmctld holds it, or None
+    when squeue cannot answer now. squeue, not sacct: sacct needs an accounting database, which many
+    clusters (and the test cluster) lack, and submitit would then warn at every poll and never see a
+    job cancelled before writing its result. slurmctld keeps ended jobs for MinJobAge (300 s by
+    default), longer than the poll interval."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["squeue", "--noheader", "--array", "--states=all", f"--user={os.getuid()}", "--format=%i|%T"],
+                             capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    states = {}
+    for line in out.stdout.splitlines():
+        jid, _, state = line.strip().partition("|")
+        if jid:
+            states[jid] = state.split(" ")[0]
+    return states
+
+
+def _sacct_state(job_id: str) -> Optional[str]:
+    """The state sacct records for a job that slurmctld has forgotten; None without sacct or
+    accounting (asked once per such job, its complaint swallowed)."""
+    import subprocess
+
+    if shutil.which("sacct") is None:
+        return None
+    try:
+        out = subprocess.run(["sacct", "--noheader", "--parsable2", "--allocations", "--format=JobID,State", "-j", job_id],
+                             capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.stdout.splitlines() if out.returncode == 0 else []:
+        jid, _, state = line.partition("|")
+        if jid == job_id and state:
+            return state.split(" ")[0]
+    return None
+
+
+def _wait_slurm(jobs: list, *, min_poll_s: float = 1.0, max_poll_s: float = 30.0) -> list[str]:
+    """Wait until every job has written its result or ended; returns each job's last known state
+    ("" when its result appeared before squeue reported an end). squeue is asked every 1/20 of the
+    time waited so far (at least 1 s, at most 30 s): a quick build learns its end at once, a long
+    one does not hammer slurmctld."""
+    states: list[Optional[str]] = [None] * len(jobs)
+    last_seen = [""] * len(jobs)
+    unseen = [0] * len(jobs)
+    start = time.monotonic()
+    while True:
+        for i, job in enumerate(jobs):
+            if states[i] is None and job.paths.result_pickle.exists():
+                states[i] = last_seen[i]
+        waiting = [i for i, s in enumerate(states) if s is None]
+        if not waiting:
+            return [s or "" for s in states]
+        queue = _squeue_states()
+        for i in waiting if queue is not None else []:
+            state = queue.get(jobs[i].job_id)
+            if state is None:
+                # gone from slurmctld's memory without a result: ask accounting once it stays gone
+                unseen[i] += 1
+                if unseen[i] >= 3:
+                    states[i] = _sacct_state(jobs[i].job_id) or f"{last_seen[i] or 'UNKNOWN'}, then gone from the queue"
+            else:
+                unseen[i], last_seen[i] = 0, state
+                if state in _ENDED:
+                    states[i] = state
+        time.sleep(min(max((time.monotonic() - start) / 20, min_poll_s), max_poll_s))
+
+
+def _wait_submitit(jobs: list) -> list[str]:
+    """submitit's own waiting, for its local executors (no Slurm to ask)."""
+    for job in jobs:
+        job.wait()
+    return ["" for _ in jobs]
+
+
+def _collect(specs: Sequence[ModelSpec], jobs: list, states: Sequence[str]) -> list[str]:
+    """The folders the jobs returned, or one JobFailedError naming every model whose job failed,
+    with its job id, state, error and stderr tail. The models of the jobs that succeeded stay built;
+    a failed model has no entry.json, so it counts as missing and the same command retries it
+    (resuming from its last checkpoint, if it wrote one)."""
+    from submitit.core.utils import pickle_load
+
+    from .errors import JobFailedError
+
+    done, failed = [], []
+    for spec, job, state in zip(specs, jobs, states):
+        outcome, value = None, None
+        result = job.paths.result_pickle
+        if state in ("COMPLETED", "FAILED") and not result.exists():
+            # a shared file system may show the result a little after the job ended
+            for _ in range(15):
+                time.sleep(1)
+                if result.exists():
+                    break
+        if result.exists():
+            try:
+                outcome, value = pickle_load(result)
+            except Exception as exc:  # a truncated result is a failed job, not a crash of the build
+                outcome, value = "error", f"unreadable result {result}: {exc}"
+        if outcome == "success":
+            done.append(value)
+            continue
+        if outcome == "error":
+            lines = [ln for ln in str(value).strip().splitlines() if ln.strip()]
+            state = state if state in _ENDED else "FAILED"
+            why = lines[-1].strip() if lines else "failed without an error message"
+        else:
+            why = "ended without a result (cancelled, killed or out of time before the model was saved)"
+        stderr = job.paths.stderr
+        tail = stderr.read_text("utf-8", errors="replace").splitlines()[-_STDERR_TAIL:] if stderr.is_file() else []
+        quoted = "\n".join("    | " + ln for ln in tail) if tail else f"    (no stderr at {stderr})"
+        failed.append(f"  {spec.label()}: job {job.job_id} ({state or 'state unknown'}): {why}\n    stderr tail ({stderr}):\n{quoted}")
+    if failed:
+        raise JobFailedError(
+            f"{len(failed)} of {len(jobs)} zoo job(s) did not build their model; the other models are built "
+            f"and the same command retries only these:\n" + "\n".join(failed))
+    return done
 
 
 def missing_specs(zoo: Zoo, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None) -> list[ModelSpec]:
