@@ -108,5 +108,52 @@ def verify_files(folder: str | os.PathLike, expected: dict[str, str]) -> None:
         actual = sha256_file(path)
         if actual != digest:
             raise ArtifactError(
-                f"artifact {folder}: {name} has sha256 {actual[:16]}..., manifest says {digest[:16]}..."
+                f"artifact {folder}: {name} has sha256 {actual[:16]}..., recorded {digest[:16]}... (changed since it was written)"
             )
+
+
+CHECKSUMS_FILE = "sha256sums.json"
+
+
+def _sums_digest(files: dict[str, str]) -> str:
+    return sha256_bytes(json.dumps(files, sort_keys=True).encode("utf-8"))
+
+
+def write_checksums(folder: str | os.PathLike) -> dict[str, str]:
+    """Record the SHA-256 of every file of an artifact folder (its data, names and config alike) in
+    ``sha256sums.json``, which also carries the hash of its own list, so that a byte changed in any
+    file, the list included, is caught by ``verify_checksums``. Call it last, on the finished
+    temporary folder."""
+    folder = Path(folder)
+    files = {
+        p.relative_to(folder).as_posix(): sha256_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != CHECKSUMS_FILE
+    }
+    atomic_write_json(folder / CHECKSUMS_FILE, {"files": files, "files_sha256": _sums_digest(files)})
+    return files
+
+
+def verify_checksums(folder: str | os.PathLike) -> dict[str, str]:
+    """Check every file of an artifact folder against its ``sha256sums.json``; raise ArtifactError
+    naming the file that is missing, extra or changed (or the list itself, when absent: an artifact
+    written before every file was hashed)."""
+    folder = Path(folder)
+    sums = folder / CHECKSUMS_FILE
+    try:
+        record = json.loads(sums.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} is missing (written by an older memgen that hashed only part of it, or incomplete)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} is unreadable ({exc})") from None
+    files = record.get("files") if isinstance(record, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} does not hold a {{file: sha256}} list")
+    if record.get("files_sha256") != _sums_digest(files):
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} fails its own hash (the list of hashes was changed)")
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS_FILE}
+    extra = sorted(present - set(files))
+    if extra:
+        raise ArtifactError(f"artifact {folder}: file {extra[0]} is not part of the artifact (not in {CHECKSUMS_FILE})")
+    verify_files(folder, files)
+    return files
