@@ -11,9 +11,10 @@ import dataclasses
 import hashlib
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .errors import InputError
 
@@ -70,8 +71,32 @@ def from_dict(cls: type, data: dict) -> Any:
             value = from_dict(sub, value)
         elif isinstance(value, list):
             value = tuple(value)
+        _check_type(cls, name, hint, value)
         kwargs[name] = value
     return cls(**kwargs)
+
+
+_SCALARS = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def _check_type(cls: type, name: str, hint: Any, value: Any) -> None:
+    """Refuse a value of the wrong JSON type by name (``"blocks": "1"`` would otherwise fail as a
+    TypeError deep inside a comparison, or pass as a string)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (Union, types.UnionType) and type(None) in args:
+        if value is None:
+            return
+        hint = next(a for a in args if a is not type(None))
+        args = typing.get_args(hint)
+    if hint in _SCALARS:
+        ok = isinstance(value, _SCALARS[hint]) and (hint is bool or not isinstance(value, bool))
+        if not ok:
+            raise InputError(f"{cls.__name__}.{name}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    elif typing.get_origin(hint) is tuple and args and args[0] in _SCALARS:
+        if not isinstance(value, tuple) or not all(isinstance(v, _SCALARS[args[0]]) and not isinstance(v, bool) for v in value):
+            raise InputError(f"{cls.__name__}.{name}: expected a list of {args[0].__name__}, got {value!r}")
+    elif dataclasses.is_dataclass(hint) and not isinstance(value, hint):
+        raise InputError(f"{cls.__name__}.{name}: expected a {hint.__name__} mapping, got {type(value).__name__}")
 
 
 def _dataclass_in(hint: Any) -> Optional[type]:

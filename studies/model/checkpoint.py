@@ -61,6 +61,8 @@ def read_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
         info = json.loads(meta_file.read_text("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{meta_file}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise ArtifactError(f"{meta_file}: holds a JSON {type(info).__name__}, expected an object (the checkpoint's config and hash)")
     actual = sha256_file(path)
     if actual != info.get("sha256"):
         raise ArtifactError(f"{path}: sha256 {actual[:16]}... does not match {meta_file.name} ({str(info.get('sha256'))[:16]}...); corrupt or from another save")
