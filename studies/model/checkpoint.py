@@ -110,9 +110,24 @@ def load_checkpoint(path: str | os.PathLike, cfg: Optional[ModelConfig] = None) 
     return net.to(memory_format=torch.channels_last).eval()
 
 
+def _is_safetensors(path: Path) -> bool:
+    """A safetensors file begins with an 8-byte little-endian header length and a JSON header."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8
+
+
 def read_foreign(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The state_dict inside a ``torch.save`` file, unpickled without running code."""
+    """The state_dict inside a ``torch.save`` file, unpickled without running code. A safetensors
+    file under a ``.pt`` name is read as what it is (safetensors runs no code either), rather than
+    be refused as a pickle that needs to run code."""
     path = Path(path)
+    if _is_safetensors(path):
+        return _read_safetensors(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -122,18 +137,24 @@ def read_foreign(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"or safetensors. Re-save it as a state_dict (torch.save(model.state_dict(), ...)) in a trusted "
             f"environment. Detail: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+    except RecursionError:
+        raise InputError(f"{path}: refused: the pickle nests containers too deeply to be a checkpoint") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise InputError(f"{path}: not a readable torch checkpoint, corrupt or truncated ({type(exc).__name__}: {exc})") from None
     return _unwrap(obj, path)
 
 
-def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+def _unwrap(obj: Any, path: Path, depth: int = 0) -> dict[str, torch.Tensor]:
     if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        if not all(isinstance(k, str) for k in obj):
+            raise InputError(f"{path}: state_dict keys must be strings, found {type(next(k for k in obj if not isinstance(k, str))).__name__}")
         return dict(obj)
-    if isinstance(obj, Mapping):
+    # a wrapper holds the state_dict one or two levels down; a dict that contains itself
+    # (a self-referential pickle) would otherwise recurse until Python gives up
+    if isinstance(obj, Mapping) and depth < len(_WRAPPERS):
         for key in _WRAPPERS:
-            if key in obj:
-                return _unwrap(obj[key], path)
+            if key in obj and obj[key] is not obj:
+                return _unwrap(obj[key], path, depth + 1)
     raise InputError(f"{path}: holds a {type(obj).__name__} without a state_dict of tensors (looked under {list(_WRAPPERS)})")
 
 
