@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ArtifactError
+from .errors import ArtifactError, InputError
 
 CACHE_ENV = "MEMGEN_CACHE"
 
@@ -23,11 +23,28 @@ CACHE_ENV = "MEMGEN_CACHE"
 def cache_root() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
-        root = Path(env).expanduser()
+        root, what = Path(env).expanduser(), f"${CACHE_ENV}={env}"
     else:
         root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memgen"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+        what = f"the cache folder {root}"
+    return ensure_dir(root, what)
+
+
+def ensure_dir(folder: str | os.PathLike, what: str) -> Path:
+    """Create ``folder`` (and parents) if needed and check it is a writable folder; InputError naming
+    ``what`` otherwise (a file in the way, a read-only or impossible place)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{what}: {folder} exists and is not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{what}: cannot create {folder} ({exc.strerror or exc})") from None
+    if not folder.is_dir():
+        raise InputError(f"{what}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{what}: {folder} is not writable")
+    return folder
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -49,8 +66,13 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the same folder; rename it onto ``final`` only on success."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    if final.is_dir():
+        raise InputError(f"{final}: is a folder; give a file name to write")
+    ensure_dir(final.parent, f"cannot write {final}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {final}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -83,8 +105,11 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
 
     An existing ``final`` is replaced (used to rebuild a corrupted artifact)."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    ensure_dir(final.parent, f"cannot write {final}")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write {final}: {exc.strerror or exc}") from None
     try:
         yield tmp
         if final.exists():

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from filelock import FileLock
 
-from .cache import atomic_write_json, cache_root
+from .cache import atomic_write_json, cache_root, ensure_dir
 from .config import ModelConfig, Profile, TrainConfig, config_hash, to_dict
 from .errors import ArtifactError, InputError
 from .model.checkpoint import load_checkpoint
@@ -131,8 +131,7 @@ class Zoo:
     def __init__(self, root: Optional[str | os.PathLike] = None, *, celeba_dir: Optional[str | os.PathLike] = None,
                  progress: Optional[bool] = None, eval_every: int = 1):
         self.eval_every = eval_every  # PSNR log every k epochs (and at the last); weights do not depend on it
-        self.root = Path(root) if root is not None else cache_root() / "zoo"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = ensure_dir(Path(root) if root is not None else cache_root() / "zoo", "zoo root")
         self.celeba_dir = celeba_dir
         self.progress = progress
         self._datasets: dict[str, Any] = {}
