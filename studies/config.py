@@ -108,6 +108,10 @@ def _dataclass_in(hint: Any) -> Optional[type]:
     return None
 
 
+DEDUP_METHODS = ("dense", "blockwise_published", "blockwise_repository", "exact")  # = studies.data.dedup.METHODS
+DEDUP_GRID = 20  # = studies.data.dedup.GRID
+
+
 def _check(cond: bool, msg: str) -> None:
     if not cond:
         raise InputError(msg)
@@ -160,6 +164,11 @@ class DataConfig:
         _check(4 <= self.resolution <= 160, f"DataConfig.resolution must be in [4, 160], got {self.resolution}")
         _check(self.limit is None or self.limit >= 1, f"DataConfig.limit must be >= 1, got {self.limit}")
         _check(0.0 < self.dedup_threshold < 1.0, f"DataConfig.dedup_threshold must be in (0,1), got {self.dedup_threshold}")
+        # checked here, before any image is read (studies.data.dedup holds the same names and grid)
+        _check(self.dedup is None or self.dedup in DEDUP_METHODS,
+               f"DataConfig.dedup: unknown method {self.dedup!r}; choose one of {', '.join(DEDUP_METHODS)}")
+        _check(self.dedup is None or self.resolution >= DEDUP_GRID,
+               f"DataConfig.dedup {self.dedup!r} compares images on a {DEDUP_GRID}x{DEDUP_GRID} grid: needs resolution >= {DEDUP_GRID}, got {self.resolution}")
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,7 @@ class ModelConfig:
         _check(self.blocks >= 1, f"ModelConfig.blocks must be >= 1, got {self.blocks}")
         _check(self.width >= 1, f"ModelConfig.width must be >= 1, got {self.width}")
         _check(self.channels >= 1, f"ModelConfig.channels must be >= 1, got {self.channels}")
+        _check(self.kernel >= 1 and self.kernel % 2 == 1, f"ModelConfig.kernel must be odd and >= 1 (padding keeps the size), got {self.kernel}")
 
     def check_resolution(self, resolution: int) -> None:
         """Each encoder block halves the side: it must stay an integer down to the middle block."""
