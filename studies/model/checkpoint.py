@@ -92,7 +92,10 @@ def load_checkpoint(path: str | os.PathLike, cfg: Optional[ModelConfig] = None) 
     if path.suffix == ".safetensors":
         if config_path(path).is_file():
             state, info = read_tensors(path)
-            saved = from_dict(ModelConfig, info["model_config"]) if "model_config" in info else None
+            try:
+                saved = from_dict(ModelConfig, info["model_config"]) if "model_config" in info else None
+            except InputError as exc:
+                raise InputError(f"{config_path(path)}: model_config: {exc}") from None
             if cfg is not None and saved is not None and saved != cfg:
                 raise InputError(f"{path}: saved for {saved}, asked to load as {cfg}")
             cfg = cfg or saved
