@@ -30,9 +30,10 @@ def cache_root() -> Path:
     return ensure_dir(root, what)
 
 
-def ensure_dir(folder: str | os.PathLike, what: str) -> Path:
-    """Create ``folder`` (and parents) if needed and check it is a writable folder; InputError naming
-    ``what`` otherwise (a file in the way, a read-only or impossible place)."""
+def ensure_dir(folder: str | os.PathLike, what: str, *, writable: bool = True) -> Path:
+    """Create ``folder`` (and parents) if needed and check it is a folder (and, with ``writable``,
+    that it can be written); InputError naming ``what`` otherwise (a file in the way, a read-only or
+    impossible place)."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -42,7 +43,7 @@ def ensure_dir(folder: str | os.PathLike, what: str) -> Path:
         raise InputError(f"{what}: cannot create {folder} ({exc.strerror or exc})") from None
     if not folder.is_dir():
         raise InputError(f"{what}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if writable and not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{what}: {folder} is not writable")
     return folder
 

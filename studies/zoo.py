@@ -131,7 +131,8 @@ class Zoo:
     def __init__(self, root: Optional[str | os.PathLike] = None, *, celeba_dir: Optional[str | os.PathLike] = None,
                  progress: Optional[bool] = None, eval_every: int = 1):
         self.eval_every = eval_every  # PSNR log every k epochs (and at the last); weights do not depend on it
-        self.root = ensure_dir(Path(root) if root is not None else cache_root() / "zoo", "zoo root")
+        # not required writable: a built zoo on a read-only share still loads (training would need it)
+        self.root = ensure_dir(Path(root) if root is not None else cache_root() / "zoo", "zoo root", writable=False)
         self.celeba_dir = celeba_dir
         self.progress = progress
         self._datasets: dict[str, Any] = {}
