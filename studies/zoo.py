@@ -214,7 +214,7 @@ class Zoo:
             if not build:
                 raise ArtifactError(f"zoo {self.root}: model {prof.name}/{protocol}/{group}/N{n} ({key}) is not built; run memgen zoo build --profile {prof.name}")
             self._train(prof, protocol, split, group, folder)
-        return self._load(prof, protocol, split, group, folder)
+        return self._load(prof, protocol, split, group, folder, rebuild=build)
 
     def build(self, spec: ModelSpec, *, profile: Optional[Profile] = None) -> Path:
         """Train ``spec`` if missing; returns its folder. ``profile`` overrides the registry lookup
@@ -257,10 +257,12 @@ class Zoo:
                 "dataset": ds.manifest.get("config_hash"), "address": folder.name,
             })
 
-    def _load(self, prof: Profile, protocol: str, split, group: str, folder: Path) -> TrainedModel:
+    def _load(self, prof: Profile, protocol: str, split, group: str, folder: Path, *, rebuild: bool = True) -> TrainedModel:
         try:
             net, info, rows = _read_entry(folder, prof)
-        except (ArtifactError, InputError):
+        except (ArtifactError, InputError) as exc:
+            if not rebuild:  # build=False: say what is wrong, train nothing
+                raise ArtifactError(f"zoo {self.root}: model {prof.name}/{protocol}/{group}/N{split.n} ({folder.name}) is corrupt: {exc}") from None
             # a corrupt entry is rebuilt, never used, and the reason is said; checked again under
             # the lock, since another process may have rebuilt it meanwhile
             with FileLock(str(folder) + ".lock"):

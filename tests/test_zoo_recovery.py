@@ -92,6 +92,18 @@ def test_corrupt_entry_is_rebuilt_with_a_message(tiny, built, tmp_path, caplog, 
     assert not [p for p in tmp_path.iterdir() if ".corrupt-" in p.name], "the corrupt copy is deleted"
 
 
+def test_build_false_names_the_corruption_and_trains_nothing(tiny, built, tmp_path):
+    import shutil
+
+    root, key, _ = built
+    shutil.copytree(root / key, tmp_path / key)
+    (tmp_path / key / "log.jsonl").write_text("{\n")
+    zoo = Zoo(tmp_path, progress=False)
+    with pytest.raises(ArtifactError, match=r"is corrupt: .*log\.jsonl: line 1 is not valid JSON"):
+        zoo.get(tiny, "random", "A", 3, build=False)
+    assert zoo.trained == 0 and (tmp_path / key / "log.jsonl").read_text() == "{\n"
+
+
 @pytest.mark.parametrize("fault, words", [
     ("run-json-garbled", "run.json: run record is not valid JSON"),
     ("run-json-list", "run.json: run record holds a list"),
