@@ -137,7 +137,7 @@ def main_():
     print("\n".join(rows))
 
     import test_bad_inputs_cli as clim
-    header("Command-line arguments and paths", "Each command as listed (with a metadata sample as `<meta>` and a plain file as `<file>`).")
+    header("Command-line arguments and paths", "Each command as listed (with a metadata sample as `<meta>` and a plain file as `<file>`); rows from `split-index-huge` to `split-format`: a split artifact made by `memgen split make`, damaged, then given to `memgen split audit --a`; `cache-env-*`: `MEMGEN_CACHE` set so, then `memgen data build`.")
     rows = []
     for rid, argv, _ in clim.ROWS:
         tmp = Path(tempfile.mkdtemp())
@@ -146,6 +146,14 @@ def main_():
         plain.write_bytes(b"x")
         rc, msg = cli([a.format(tmp=tmp, meta=meta, file=plain) for a in argv])
         row(rows, rid, rc, clean(msg, (plain, "<file>"), (meta, "<meta>"), (tmp, "<tmp>")))
+    import json as _json
+    for rid, change, _ in clim.SPLIT_ROWS:
+        tmp = Path(tempfile.mkdtemp())
+        meta = write_meta(tmp / "meta")
+        cli(["split", "make", "--meta", meta, "--protocol", "random", "--n", "2", "--out", tmp / "s.json"])
+        (tmp / "bad.json").write_text(_json.dumps(change(_json.loads((tmp / "s.json").read_text()))))
+        rc, msg = cli(["split", "audit", "--meta", meta, "--a", tmp / "bad.json"])
+        row(rows, rid, rc, clean(msg, (meta, "<meta>"), (tmp, "<tmp>")))
     for rid, value in (("cache-env-is-file", "{file}"), ("cache-env-impossible", "/proc/nope")):
         tmp = Path(tempfile.mkdtemp())
         plain = tmp / "plain.bin"

@@ -77,6 +77,42 @@ def test_cli_refuses_with_exit_2(row, tmp_path, cache, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing written"
 
 
+def _edit(change):
+    def edit(d):
+        change(d)
+        return d
+    return edit
+
+
+# a split artifact made by memgen, then damaged: (id, change, regex); read by split audit --a
+SPLIT_ROWS = [
+    ("split-index-huge", _edit(lambda d: d.update(a=[10**30, 1])), r"malformed split artifact \(OverflowError"),
+    ("split-a-string", _edit(lambda d: d.update(a="01")), r"a must be a JSON list, got str"),
+    ("split-names-int", _edit(lambda d: d.update(names_a=5)), r"names_a must be a JSON list, got int"),
+    ("split-exposure-list", _edit(lambda d: d.update(exposure_a=[1])), r"malformed split artifact \(TypeError"),
+    ("split-info-list", _edit(lambda d: d.update(info=[1, 2, 3])), r"malformed split artifact \(TypeError"),
+    ("split-config-seed-string", _edit(lambda d: d["config"].update(seed="1")), r"config: SplitConfig\.seed: expected int, got str '1'"),
+    ("split-config-hash", _edit(lambda d: d["config"].update(seed=5)), r"config_hash .* does not match its config"),
+    ("split-n-wrong", _edit(lambda d: d.update(n=3)), r"groups do not have n=3 entries"),
+    ("split-not-object", lambda d: [d], r"bad\.json:1: expected one filename per line"),  # then read as a list of names
+    ("split-format", _edit(lambda d: d.update(format=99)), r"split format 99"),
+]
+
+
+@pytest.mark.parametrize("row", SPLIT_ROWS, ids=[r[0] for r in SPLIT_ROWS])
+def test_damaged_split_artifact(row, tmp_path, cache, capsys):
+    import json
+
+    _, change, pattern = row
+    meta = write_meta(tmp_path / "meta")
+    good = tmp_path / "s.json"
+    assert run_cli(["split", "make", "--meta", meta, "--protocol", "random", "--n", "2", "--out", good], capsys)[0] == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(change(json.loads(good.read_text()))))
+    rc, err = run_cli(["split", "audit", "--meta", meta, "--a", bad], capsys)
+    assert rc == 2 and str(bad) in err and re.search(pattern, err), err
+
+
 @pytest.mark.parametrize("value, pattern", [
     ("{file}", r"\$MEMGEN_CACHE=.*plain\.bin exists and is not a folder"),
     ("/proc/nope", r"\$MEMGEN_CACHE=/proc/nope: cannot create /proc/nope"),
