@@ -189,6 +189,8 @@ class SplitConfig:
         _check(self.exposure in ("tile", "exact"), f"SplitConfig.exposure must be 'tile' or 'exact', got {self.exposure!r}")
         _check((self.protocol == "attribute") == (self.attribute is not None), "SplitConfig.attribute is required for, and only for, protocol 'attribute'")
         _check(self.n_total >= 1, f"SplitConfig.n_total must be >= 1, got {self.n_total}")
+        # a share of the total: a negative one would refuse every identity split, 1 or more accept any
+        _check(0.0 <= self.identity_tolerance < 1.0, f"SplitConfig.identity_tolerance must be in [0, 1), got {self.identity_tolerance}")
 
 
 @dataclass(frozen=True)

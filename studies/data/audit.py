@@ -135,7 +135,7 @@ def load_images_for(data_dir: str | os.PathLike, names_a: Sequence[str], names_b
     manifest_path = data_dir / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{manifest_path}: not found; --data needs a dataset artifact folder (images.npy + manifest.json)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{manifest_path}: not valid JSON ({exc})") from None

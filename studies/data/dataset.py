@@ -216,6 +216,8 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
     path = Path(path)
     if not path.is_dir():
         raise ArtifactError(f"artifact {path}: not a folder")
+    if not (path / MANIFEST_FILE).exists() and not (path / CHECKSUMS_FILE).exists():
+        raise ArtifactError(f"{path}: not a dataset artifact (no {MANIFEST_FILE}, no {CHECKSUMS_FILE})")
     sums = verify_checksums(path)
     try:
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
