@@ -112,6 +112,23 @@ def main_():
     row(rows, "pt-is-safetensors", rc, "read as safetensors (it runs no code either)" if rc == 0 else msg, recovered=rc == 0)
     print("\n".join(rows))
 
+    import test_bad_inputs_images as images
+    header("Image files of a CelebA-layout folder", "Through `memgen data build --celeba DIR --res 16` (six 178x218 JPEGs, one damaged); then with `--skip-bad`.")
+    rows = []
+    for rid, damage, _, skippable in images.ROWS:
+        tmp = Path(tempfile.mkdtemp())
+        folder = images._folder(tmp, damage)
+        rc, msg = cli(["data", "build", "--celeba", folder, "--res", "16"])
+        row(rows, rid, rc, clean(msg, (tmp, "<tmp>")))
+        os.environ["MEMGEN_CACHE"] = str(tmp / "cache")
+        rc, msg = cli(["data", "build", "--celeba", folder, "--res", "16", "--skip-bad"])
+        os.environ["MEMGEN_CACHE"] = str(cache)
+        if rc == 0:
+            row(rows, rid + " (--skip-bad)", rc, "built without the file; recorded in the manifest's skipped list", recovered=True)
+        else:
+            row(rows, rid + " (--skip-bad)", rc, clean(msg, (tmp, "<tmp>")))
+    print("\n".join(rows))
+
     import test_bad_inputs_cache as cachemod
     header("Cache artifacts (dataset)", "Each fault applied to a dataset artifact; first `memgen dedup --data ARTIFACT` (a reader: refuses), then `memgen data build` (rebuilds, saying why).")
     rows = []

@@ -8,6 +8,7 @@ import test_bad_inputs_arrays as arrays
 import test_bad_inputs_cache as cache
 import test_bad_inputs_celeba as celeba
 import test_bad_inputs_checkpoints as checkpoints
+import test_bad_inputs_images as images
 import test_bad_inputs_cli as cli
 import test_zoo_recovery as zoo
 
@@ -19,6 +20,7 @@ def test_every_row_is_documented():
     ids = [r[0] for r in celeba.REFUSED + celeba.ACCEPTED + arrays.REFUSED + checkpoints.REFUSED + cli.ROWS + cli.SPLIT_ROWS]
     ids += [r[0] + suffix for r in cache.FAULTS for suffix in (" (read)", " (build)")]
     ids += list(zoo.ENTRY_FAULTS)
+    ids += [r[0] + suffix for r in images.ROWS for suffix in ("", " (--skip-bad)")]
     missing = [i for i in ids if f"`{i}`" not in text]
     assert not missing, f"rows missing from {DOC.name}: {missing}"
 

@@ -99,8 +99,16 @@ def image_folder_fingerprint(folder: Path) -> str:
     ``make`` trusts, ~0.5 s for CelebA's 202,599 files where hashing 1.4 GB of JPEG would take
     seconds more on every build."""
     h = hashlib.sha256()
+    rows = []
     with os.scandir(folder) as it:
-        rows = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in it if e.is_file())
+        for e in it:
+            try:
+                if e.is_file():
+                    st = e.stat()
+                    rows.append((e.name, st.st_size, st.st_mtime_ns))
+            except OSError as exc:  # a symlink loop or a file that vanished: named, not a traceback
+                raise InputError(f"{Path(folder) / e.name}: cannot be read ({exc.strerror or exc})") from None
+    rows.sort()
     for name, size, mtime in rows:
         h.update(f"{name}\t{size}\t{mtime}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
@@ -176,6 +184,8 @@ def _build(path: Path, key: str, cfg: DataConfig, source: dict, order_file, orde
         arr.flush()
         skipped_names = {Path(p).name for p, _ in skipped}
         kept_names = [n for n in names if n not in skipped_names]
+        if names and not kept_names:  # an empty dataset is not a result: say why instead
+            raise InputError(f"{folder / IMAGE_DIR}: all {len(names)} image(s) are unreadable (--skip-bad left none); first: {skipped[0][0]}: {skipped[0][1]}")
         if skipped:
             log.warning("skipped %d unreadable image(s): %s", len(skipped), _first(sorted(skipped_names)))
             del kept_arr
