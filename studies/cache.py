@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ArtifactError
+from .errors import ArtifactError, InputError
 
 CACHE_ENV = "MEMGEN_CACHE"
 
@@ -23,11 +23,29 @@ CACHE_ENV = "MEMGEN_CACHE"
 def cache_root() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
-        root = Path(env).expanduser()
+        root, what = Path(env).expanduser(), f"${CACHE_ENV}={env}"
     else:
         root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memgen"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+        what = f"the cache folder {root}"
+    return ensure_dir(root, what)
+
+
+def ensure_dir(folder: str | os.PathLike, what: str, *, writable: bool = True) -> Path:
+    """Create ``folder`` (and parents) if needed and check it is a folder (and, with ``writable``,
+    that it can be written); InputError naming ``what`` otherwise (a file in the way, a read-only or
+    impossible place)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{what}: {folder} exists and is not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{what}: cannot create {folder} ({exc.strerror or exc})") from None
+    if not folder.is_dir():
+        raise InputError(f"{what}: {folder} is not a folder")
+    if writable and not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{what}: {folder} is not writable")
+    return folder
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -49,8 +67,13 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the same folder; rename it onto ``final`` only on success."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    if final.is_dir():
+        raise InputError(f"{final}: is a folder; give a file name to write")
+    ensure_dir(final.parent, f"cannot write {final}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {final}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -83,8 +106,11 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
 
     An existing ``final`` is replaced (used to rebuild a corrupted artifact)."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    ensure_dir(final.parent, f"cannot write {final}")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write {final}: {exc.strerror or exc}") from None
     try:
         yield tmp
         if final.exists():
@@ -108,5 +134,52 @@ def verify_files(folder: str | os.PathLike, expected: dict[str, str]) -> None:
         actual = sha256_file(path)
         if actual != digest:
             raise ArtifactError(
-                f"artifact {folder}: {name} has sha256 {actual[:16]}..., manifest says {digest[:16]}..."
+                f"artifact {folder}: {name} has sha256 {actual[:16]}..., recorded {digest[:16]}... (changed since it was written)"
             )
+
+
+CHECKSUMS_FILE = "sha256sums.json"
+
+
+def _sums_digest(files: dict[str, str]) -> str:
+    return sha256_bytes(json.dumps(files, sort_keys=True).encode("utf-8"))
+
+
+def write_checksums(folder: str | os.PathLike) -> dict[str, str]:
+    """Record the SHA-256 of every file of an artifact folder (its data, names and config alike) in
+    ``sha256sums.json``, which also carries the hash of its own list, so that a byte changed in any
+    file, the list included, is caught by ``verify_checksums``. Call it last, on the finished
+    temporary folder."""
+    folder = Path(folder)
+    files = {
+        p.relative_to(folder).as_posix(): sha256_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != CHECKSUMS_FILE
+    }
+    atomic_write_json(folder / CHECKSUMS_FILE, {"files": files, "files_sha256": _sums_digest(files)})
+    return files
+
+
+def verify_checksums(folder: str | os.PathLike) -> dict[str, str]:
+    """Check every file of an artifact folder against its ``sha256sums.json``; raise ArtifactError
+    naming the file that is missing, extra or changed (or the list itself, when absent: an artifact
+    written before every file was hashed)."""
+    folder = Path(folder)
+    sums = folder / CHECKSUMS_FILE
+    try:
+        record = json.loads(sums.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} is missing (written by an older memgen that hashed only part of it, or incomplete)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} is unreadable ({exc})") from None
+    files = record.get("files") if isinstance(record, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} does not hold a {{file: sha256}} list")
+    if record.get("files_sha256") != _sums_digest(files):
+        raise ArtifactError(f"artifact {folder}: {CHECKSUMS_FILE} fails its own hash (the list of hashes was changed)")
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS_FILE}
+    extra = sorted(present - set(files))
+    if extra:
+        raise ArtifactError(f"artifact {folder}: file {extra[0]} is not part of the artifact (not in {CHECKSUMS_FILE})")
+    verify_files(folder, files)
+    return files

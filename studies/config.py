@@ -11,9 +11,10 @@ import dataclasses
 import hashlib
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .errors import InputError
 
@@ -70,8 +71,32 @@ def from_dict(cls: type, data: dict) -> Any:
             value = from_dict(sub, value)
         elif isinstance(value, list):
             value = tuple(value)
+        _check_type(cls, name, hint, value)
         kwargs[name] = value
     return cls(**kwargs)
+
+
+_SCALARS = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def _check_type(cls: type, name: str, hint: Any, value: Any) -> None:
+    """Refuse a value of the wrong JSON type by name (``"blocks": "1"`` would otherwise fail as a
+    TypeError deep inside a comparison, or pass as a string)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (Union, types.UnionType) and type(None) in args:
+        if value is None:
+            return
+        hint = next(a for a in args if a is not type(None))
+        args = typing.get_args(hint)
+    if hint in _SCALARS:
+        ok = isinstance(value, _SCALARS[hint]) and (hint is bool or not isinstance(value, bool))
+        if not ok:
+            raise InputError(f"{cls.__name__}.{name}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    elif typing.get_origin(hint) is tuple and args and args[0] in _SCALARS:
+        if not isinstance(value, tuple) or not all(isinstance(v, _SCALARS[args[0]]) and not isinstance(v, bool) for v in value):
+            raise InputError(f"{cls.__name__}.{name}: expected a list of {args[0].__name__}, got {value!r}")
+    elif dataclasses.is_dataclass(hint) and not isinstance(value, hint):
+        raise InputError(f"{cls.__name__}.{name}: expected a {hint.__name__} mapping, got {type(value).__name__}")
 
 
 def _dataclass_in(hint: Any) -> Optional[type]:
@@ -81,6 +106,10 @@ def _dataclass_in(hint: Any) -> Optional[type]:
         if dataclasses.is_dataclass(arg):
             return arg
     return None
+
+
+DEDUP_METHODS = ("dense", "blockwise_published", "blockwise_repository", "exact")  # = studies.data.dedup.METHODS
+DEDUP_GRID = 20  # = studies.data.dedup.GRID
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -135,6 +164,11 @@ class DataConfig:
         _check(4 <= self.resolution <= 160, f"DataConfig.resolution must be in [4, 160], got {self.resolution}")
         _check(self.limit is None or self.limit >= 1, f"DataConfig.limit must be >= 1, got {self.limit}")
         _check(0.0 < self.dedup_threshold < 1.0, f"DataConfig.dedup_threshold must be in (0,1), got {self.dedup_threshold}")
+        # checked here, before any image is read (studies.data.dedup holds the same names and grid)
+        _check(self.dedup is None or self.dedup in DEDUP_METHODS,
+               f"DataConfig.dedup: unknown method {self.dedup!r}; choose one of {', '.join(DEDUP_METHODS)}")
+        _check(self.dedup is None or self.resolution >= DEDUP_GRID,
+               f"DataConfig.dedup {self.dedup!r} compares images on a {DEDUP_GRID}x{DEDUP_GRID} grid: needs resolution >= {DEDUP_GRID}, got {self.resolution}")
 
 
 @dataclass(frozen=True)
@@ -155,6 +189,8 @@ class SplitConfig:
         _check(self.exposure in ("tile", "exact"), f"SplitConfig.exposure must be 'tile' or 'exact', got {self.exposure!r}")
         _check((self.protocol == "attribute") == (self.attribute is not None), "SplitConfig.attribute is required for, and only for, protocol 'attribute'")
         _check(self.n_total >= 1, f"SplitConfig.n_total must be >= 1, got {self.n_total}")
+        # a share of the total: a negative one would refuse every identity split, 1 or more accept any
+        _check(0.0 <= self.identity_tolerance < 1.0, f"SplitConfig.identity_tolerance must be in [0, 1), got {self.identity_tolerance}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +206,7 @@ class ModelConfig:
         _check(self.blocks >= 1, f"ModelConfig.blocks must be >= 1, got {self.blocks}")
         _check(self.width >= 1, f"ModelConfig.width must be >= 1, got {self.width}")
         _check(self.channels >= 1, f"ModelConfig.channels must be >= 1, got {self.channels}")
+        _check(self.kernel >= 1 and self.kernel % 2 == 1, f"ModelConfig.kernel must be odd and >= 1 (padding keeps the size), got {self.kernel}")
 
     def check_resolution(self, resolution: int) -> None:
         """Each encoder block halves the side: it must stay an integer down to the middle block."""

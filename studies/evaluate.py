@@ -13,6 +13,7 @@ and ``EVAL_VERSION``; its arrays are checked by SHA-256 on load (a corrupt entry
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -20,7 +21,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .cache import atomic_dir, cache_root, sha256_file, verify_files
+from .cache import atomic_dir, cache_root, sha256_file, verify_checksums, verify_files, write_checksums
 from .config import Profile, config_hash, to_dict
 from .errors import ArtifactError, InputError
 from .metrics.criteria import nearest_distance_ratio
@@ -120,22 +121,26 @@ def evaluate_pair(model_a: Any, model_b: Any, profile: Profile, *, k: int = 10, 
     if not recompute and (folder / SUMMARY_FILE).is_file():
         try:
             return load_evaluation(folder)
-        except ArtifactError:
-            pass  # a corrupt entry is recomputed, never used
+        except ArtifactError as exc:  # a corrupt entry is recomputed, never used, and the reason said
+            logging.getLogger("memgen.evaluate").warning("evaluation %s failed verification (%s); recomputing", folder, exc)
     ev = _compute(model_a, model_b, profile, k=k)
     with atomic_dir(folder) as tmp:
         np.savez(tmp / ARRAYS_FILE, **{name: getattr(ev, name) for name in _ARRAY_FIELDS})
         summary = dict(ev.summary, key=key, files={ARRAYS_FILE: sha256_file(tmp / ARRAYS_FILE)})
         (tmp / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
+        write_checksums(tmp)  # the summary (the measured numbers) is hashed too, not only the arrays
     return load_evaluation(folder)
 
 
 def load_evaluation(folder: Path) -> PairEvaluation:
     folder = Path(folder)
+    verify_checksums(folder)
     try:
         summary = json.loads((folder / SUMMARY_FILE).read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"evaluation {folder}: unreadable {SUMMARY_FILE}: {exc}") from exc
+    if not isinstance(summary, dict):
+        raise ArtifactError(f"evaluation {folder}: {SUMMARY_FILE} is not a JSON object")
     verify_files(folder, summary.get("files", {}))
     with np.load(folder / ARRAYS_FILE) as z:
         arrays = {name: z[name] for name in _ARRAY_FIELDS}

@@ -19,6 +19,7 @@ device (no per-step host sync); it is read once per epoch, which is also where a
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sys
@@ -242,19 +243,61 @@ def _read_checkpoint(out: Path) -> Optional[tuple[dict, dict]]:
     pointer = out / POINTER_FILE
     if not pointer.is_file():
         return None
+    ref = read_json_object(pointer, "checkpoint pointer")
+    if not isinstance(ref.get("file"), str) or "/" in ref["file"] or not ref["file"].startswith("ckpt-"):
+        raise ArtifactError(f"{pointer}: checkpoint pointer names no checkpoint file ({ref.get('file')!r})")
+    return read_tensors(out / ref["file"])
+
+
+def read_log(path: Path, *, allow_torn_tail: bool = True) -> list[dict]:
+    """The rows of a ``log.jsonl``. A last line without its newline is what a kill during the
+    append leaves: it is dropped with a warning (its epoch is never before the last checkpoint, so
+    the resumed run writes it again); with ``allow_torn_tail=False`` (a finished run) it is an
+    error. Any other unreadable line is an ArtifactError naming the file and line."""
     try:
-        ref = json.loads(pointer.read_text("utf-8"))
-        return read_tensors(out / ref["file"])
-    except (json.JSONDecodeError, KeyError) as exc:
-        raise ArtifactError(f"{pointer}: unreadable checkpoint pointer ({exc})") from None
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: training log is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: training log is unreadable ({exc})") from None
+    lines = text.split("\n")
+    tail = lines.pop()  # "" when the file ends with a newline
+    if tail.strip():
+        if not allow_torn_tail:
+            raise ArtifactError(f"{path}: line {len(lines) + 1} is incomplete (no newline): a torn write")
+        logging.getLogger("memgen.train").warning("%s: dropping the torn last line %d (%d bytes, no newline) left by an interrupted write", path, len(lines) + 1, len(tail))
+    rows = []
+    for no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ArtifactError(f"{path}: line {no} is not valid JSON ({exc})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int) or isinstance(row.get("epoch"), bool):
+            raise ArtifactError(f"{path}: line {no} is not a log row (an object with an integer 'epoch')")
+        rows.append(row)
+    return rows
 
 
-def _read_log(out: Path, upto: int) -> list[dict]:
+def _read_log(out: Path, upto: int, *, allow_torn_tail: bool = True) -> list[dict]:
     path = out / LOG_FILE
-    if not path.is_file():
+    if not path.exists():
         return []
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["epoch"] <= upto]
+    return [r for r in read_log(path, allow_torn_tail=allow_torn_tail) if r["epoch"] <= upto]
+
+
+def read_json_object(path: Path, what: str) -> dict:
+    """A JSON file that must hold an object; anything else is an ArtifactError naming it."""
+    try:
+        obj = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: {what} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path}: {what} is not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise ArtifactError(f"{path}: {what} holds a {type(obj).__name__}, expected a JSON object")
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,12 +345,12 @@ def train(
     done = out / MODEL_FILE
     prior = out / RUN_FILE
     if prior.is_file():
-        old = json.loads(prior.read_text("utf-8"))
+        old = read_json_object(prior, "run record")
         if old.get("run_hash") != run["run_hash"]:
             raise InputError(f"{out}: holds a run of another configuration or data (run_hash {old.get('run_hash')} != {run['run_hash']}); use another folder")
         if done.is_file() and config_path(done).is_file():
-            info = json.loads(config_path(done).read_text("utf-8"))
-            return TrainResult(load_checkpoint(done), _read_log(out, train_cfg.epochs), out, done, info)
+            info = read_json_object(config_path(done), "model record")
+            return TrainResult(load_checkpoint(done), _read_log(out, train_cfg.epochs, allow_torn_tail=False), out, done, info)
     else:
         atomic_write_json(prior, run)
 
@@ -320,10 +363,13 @@ def train(
     if found is not None:
         tensors, info = found
         load_state(net, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}, source=str(out))
-        _restore_optimizer(opt, tensors, info["param_groups"])
-        g_order.set_state(tensors["rng.order"])
-        g_noise.set_state(tensors["rng.noise"].to(g_noise.get_state().device))
-        start_epoch, steps = int(info["epoch"]), int(info["steps"])
+        try:
+            _restore_optimizer(opt, tensors, info["param_groups"])
+            g_order.set_state(tensors["rng.order"])
+            g_noise.set_state(tensors["rng.noise"].to(g_noise.get_state().device))
+            start_epoch, steps = int(info["epoch"]), int(info["steps"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ArtifactError(f"{out}: the training checkpoint cannot be resumed from ({type(exc).__name__}: {exc})") from None
     log = _read_log(out, start_epoch)
     atomic_write_text(out / LOG_FILE, "".join(json.dumps(r) + "\n" for r in log))
 

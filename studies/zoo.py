@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from filelock import FileLock
 
-from .cache import atomic_write_json, cache_root
+from .cache import atomic_write_json, cache_root, ensure_dir
 from .config import ModelConfig, Profile, TrainConfig, config_hash, to_dict
 from .errors import ArtifactError, InputError
 from .model.checkpoint import load_checkpoint
@@ -132,8 +132,8 @@ class Zoo:
     def __init__(self, root: Optional[str | os.PathLike] = None, *, celeba_dir: Optional[str | os.PathLike] = None,
                  progress: Optional[bool] = None, eval_every: int = 1):
         self.eval_every = eval_every  # PSNR log every k epochs (and at the last); weights do not depend on it
-        self.root = Path(root) if root is not None else cache_root() / "zoo"
-        self.root.mkdir(parents=True, exist_ok=True)
+        # not required writable: a built zoo on a read-only share still loads (training would need it)
+        self.root = ensure_dir(Path(root) if root is not None else cache_root() / "zoo", "zoo root", writable=False)
         self.celeba_dir = celeba_dir
         self.progress = progress
         self._datasets: dict[str, Any] = {}
@@ -215,7 +215,7 @@ class Zoo:
             if not build:
                 raise ArtifactError(f"zoo {self.root}: model {prof.name}/{protocol}/{group}/N{n} ({key}) is not built; run memgen zoo build --profile {prof.name}")
             self._train(prof, protocol, split, group, folder)
-        return self._load(prof, protocol, split, group, folder)
+        return self._load(prof, protocol, split, group, folder, rebuild=build)
 
     def build(self, spec: ModelSpec, *, profile: Optional[Profile] = None) -> Path:
         """Train ``spec`` if missing; returns its folder. ``profile`` overrides the registry lookup
@@ -237,29 +237,46 @@ class Zoo:
             tr, te = (split.a, split.b) if group == "A" else (split.b, split.a)
             exp = split.exposure_a if group == "A" else split.exposure_b
             log.info("zoo: training %s/%s/%s/N%d into %s", prof.name, protocol, group, split.n, folder)
-            train(
-                ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model, train_config(prof, group),
-                n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress, eval_every=self.eval_every,
-            )
+
+            def run():
+                train(
+                    ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model, train_config(prof, group),
+                    n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress, eval_every=self.eval_every,
+                )
+
+            try:
+                run()
+            except ArtifactError as exc:
+                # the resumption state of an interrupted run is unreadable (run.json, the checkpoint
+                # pointer or a log line other than the last): start this model over, saying why
+                log.warning("zoo: the unfinished run in %s cannot be resumed: %s; starting it over", folder, exc)
+                _discard(folder)
+                run()
             atomic_write_json(folder / ENTRY_FILE, {
                 "profile": prof.name, "protocol": protocol, "group": group, "n": split.n,
                 "n_requested": split.n_requested, "split": split.to_dict() if split.n <= 20000 else {"config": to_dict(split.config)},
                 "dataset": ds.manifest.get("config_hash"), "address": folder.name,
             })
 
-    def _load(self, prof: Profile, protocol: str, split, group: str, folder: Path) -> TrainedModel:
+    def _load(self, prof: Profile, protocol: str, split, group: str, folder: Path, *, rebuild: bool = True) -> TrainedModel:
         try:
-            net = load_checkpoint(folder / MODEL_FILE, prof.model)
-        except ArtifactError:
-            # a corrupt entry is rebuilt, never used
+            net, info, rows = _read_entry(folder, prof)
+        except (ArtifactError, InputError) as exc:
+            if not rebuild:  # build=False: say what is wrong, train nothing
+                raise ArtifactError(f"zoo {self.root}: model {prof.name}/{protocol}/{group}/N{split.n} ({folder.name}) is corrupt: {exc}") from None
+            # a corrupt entry is rebuilt, never used, and the reason is said; checked again under
+            # the lock, since another process may have rebuilt it meanwhile
             with FileLock(str(folder) + ".lock"):
-                shutil.rmtree(folder, ignore_errors=True)
-            self._train(prof, protocol, split, group, folder)
-            net = load_checkpoint(folder / MODEL_FILE, prof.model)
-        info = json.loads((folder / "model.json").read_text("utf-8"))
-        from .train import LOG_FILE
-
-        rows = [json.loads(line) for line in (folder / LOG_FILE).read_text("utf-8").splitlines() if line.strip()]
+                try:
+                    net, info, rows = _read_entry(folder, prof)
+                    found = True
+                except (ArtifactError, InputError) as exc:
+                    log.warning("zoo: entry %s (%s/%s/%s/N%d) is corrupt: %s; rebuilding it", folder, prof.name, protocol, group, split.n, exc)
+                    _discard(folder)
+                    found = False
+            if not found:
+                self._train(prof, protocol, split, group, folder)
+                net, info, rows = _read_entry(folder, prof)
         tr, te = (split.a, split.b) if group == "A" else (split.b, split.a)
         config = {k: info[k] for k in ("model_config", "train_config", "exposure", "training_math_version", "steps", "seconds") if k in info}
         config["split"] = to_dict(split.config)
@@ -318,6 +335,31 @@ def train_config(prof: Profile, group: str) -> TrainConfig:
     seeds would make the two models alike for a reason other than their data and inflate the
     same-noise convergence the claims measure."""
     return dataclasses.replace(prof.train, seed=prof.train.seed + (0 if _group(group) == "A" else 1))
+
+
+def _read_entry(folder: Path, prof: Profile) -> tuple[UNet, dict, list[dict]]:
+    """Weights, model record and training log of a complete entry, each checked: the weights by
+    hash, the JSON files as objects of the expected shape, the log line by line."""
+    from .train import LOG_FILE, read_json_object, read_log
+
+    entry = read_json_object(folder / ENTRY_FILE, "zoo entry record")
+    if entry.get("address") not in (None, folder.name):
+        raise ArtifactError(f"{folder / ENTRY_FILE}: names address {entry.get('address')!r}, the folder is {folder.name}")
+    net = load_checkpoint(folder / MODEL_FILE, prof.model)
+    info = read_json_object(folder / "model.json", "model record")
+    rows = read_log(folder / LOG_FILE, allow_torn_tail=False)
+    if not rows:
+        raise ArtifactError(f"{folder / LOG_FILE}: training log of a finished model is empty")
+    return net, info, rows
+
+
+def _discard(folder: Path) -> None:
+    """Move a corrupt entry aside and delete it (a rename first, so no reader sees it half-deleted)."""
+    if not folder.exists():
+        return
+    trash = folder.with_name(f".{folder.name}.corrupt-{os.getpid()}-{time.monotonic_ns()}")
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _complete(folder: Path) -> bool:

@@ -64,8 +64,71 @@ def test_corrupted_artifact_is_detected_and_rebuilt(cache, caplog):
     assert "failed verification" in caplog.text and "rebuilding" in caplog.text
     assert np.array_equal(rebuilt.images.numpy(), good.numpy())
     (ds.path / "manifest.json").write_text("{not json")
-    with pytest.raises(ArtifactError, match="not valid JSON"):
+    with pytest.raises(ArtifactError, match="manifest.json has sha256"):
         load_dataset(ds.path)
+
+
+def _flip_name_byte(manifest_path):
+    """Change one character inside the first filename of the manifest: valid JSON stays valid,
+    and the row now names another image (the fault the tensor hash alone did not catch)."""
+    text = manifest_path.read_text("utf-8")
+    m = json.loads(text)
+    first = m["names"][0]
+    i = first.index(".") - 1
+    other = first[:i] + ("1" if first[i] != "1" else "2") + first[i + 1 :]
+    assert text.count(f'"{first}"') == 1
+    manifest_path.write_text(text.replace(f'"{first}"', f'"{other}"'), "utf-8")
+    json.loads(manifest_path.read_text("utf-8"))  # still valid JSON
+    return first, other
+
+
+def test_manifest_is_hashed_a_changed_name_is_caught_and_rebuilt(cache, caplog):
+    cfg = DataConfig(source="synthetic", resolution=8, synth=SYNTH, limit=12)
+    ds = build_dataset(cfg)
+    first, _ = _flip_name_byte(ds.path / "manifest.json")
+    with pytest.raises(ArtifactError, match=r"manifest\.json has sha256"):
+        load_dataset(ds.path)
+    caplog.set_level("INFO", logger="memgen.data")
+    rebuilt = build_dataset(cfg)
+    assert "cache hit" not in caplog.text
+    assert "failed verification" in caplog.text and "manifest.json" in caplog.text and "rebuilding" in caplog.text
+    assert rebuilt.names[0] == first and rebuilt.names == ds.names
+    assert np.array_equal(rebuilt.images.numpy(), ds.images.numpy())
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("remove-sums", r"sha256sums\.json is missing \(written by an older memgen"),
+    ("edit-sums", r"sha256sums\.json fails its own hash"),
+    ("garble-sums", r"sha256sums\.json is unreadable"),
+    ("extra-file", r"file stray\.txt is not part of the artifact"),
+    ("remove-images", r"file images\.npy is missing"),
+    ("remove-manifest", r"file manifest\.json is missing"),
+])
+def test_every_file_of_the_artifact_is_verified(cache, caplog, fault, message):
+    cfg = DataConfig(source="synthetic", resolution=8, synth=SYNTH, limit=6)
+    ds = build_dataset(cfg)
+    sums = ds.path / "sha256sums.json"
+    if fault == "remove-sums":  # what an artifact of the previous format looks like
+        sums.unlink()
+    elif fault == "edit-sums":
+        record = json.loads(sums.read_text())
+        record["files"]["manifest.json"] = "0" * 64
+        sums.write_text(json.dumps(record))
+    elif fault == "garble-sums":
+        sums.write_text("{")
+    elif fault == "extra-file":
+        (ds.path / "stray.txt").write_text("x")
+    elif fault == "remove-images":
+        (ds.path / "images.npy").unlink()
+    elif fault == "remove-manifest":
+        (ds.path / "manifest.json").unlink()
+    with pytest.raises(ArtifactError, match=message):
+        load_dataset(ds.path)
+    caplog.set_level("INFO", logger="memgen.data")
+    rebuilt = build_dataset(cfg)  # rebuilt with a message naming the reason, never used
+    assert "failed verification" in caplog.text and "rebuilding" in caplog.text
+    assert rebuilt.names == ds.names and np.array_equal(rebuilt.images.numpy(), ds.images.numpy())
+    assert load_dataset(ds.path).names == ds.names
 
 
 def test_order_file_fixes_order_and_is_recorded(cache, celeba_copy, tmp_path):

@@ -71,6 +71,22 @@ def test_memorising_pair_copies_and_reference_does_not(tmp_path, pair, profile):
     arrays.write_bytes(b"truncated")
     redone = evaluate_pair(model_a, model_b, profile, k=3, root=tmp_path)
     np.testing.assert_array_equal(redone.samples_a, ev.samples_a)
+    # the summary (the measured numbers) is hashed too: a changed number is caught and recomputed
+    summary = next(tmp_path.glob("*/evaluation.json"))
+    good = summary.read_text()
+    import json
+
+    data = json.loads(good)
+    data["n"] = data["n"] + 1
+    summary.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+    from studies.evaluate import load_evaluation
+    from studies.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match=r"evaluation\.json has sha256"):
+        load_evaluation(summary.parent)
+    fixed = evaluate_pair(model_a, model_b, profile, k=3, root=tmp_path)
+    assert fixed.n == ev.n and json.loads(summary.read_text())["n"] == ev.n
 
 
 def test_pair_of_different_n_is_refused(tmp_path, pair, profile):

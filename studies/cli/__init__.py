@@ -27,7 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(argv)
+    own = getattr(args, "parse_own", None)
+    if own is not None:
+        # a command that passes arguments through (memgen verdict -> pytest) parses its own part
+        args = own(argv[argv.index(args.command) + 1 :])
+    elif unknown:
+        parser.parse_args(argv)  # the usual "unrecognized arguments" error, exit code 2
     try:
         return int(args.func(args) or 0)
     except MemgenError as exc:

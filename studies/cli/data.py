@@ -87,6 +87,8 @@ def _build(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="memgen: %(message)s")
     from ..data.dataset import build_dataset
 
+    if args.dedup is not None:
+        args.dedup = args.dedup.replace("-", "_")  # the dedup command's spelling (blockwise-published) too
     if args.celeba is not None:
         cfg = DataConfig(source="celeba", resolution=args.res, grayscale=not args.color, synth=None,
                          order_seed=None if args.order_seed < 0 else args.order_seed, limit=args.limit,

@@ -61,13 +61,26 @@ def load_images(path: Path) -> np.ndarray:
         raise InputError(f"{path}: not a readable .npy array ({exc})") from None
     if arr.ndim != 4:
         raise InputError(f"{path}: expected shape (N, C, H, W), got {arr.shape}")
-    return np.asarray(arr, dtype=np.float32)
+    # checked, not cast: a complex array would lose its imaginary part and a string one fail in numpy
+    if arr.dtype.names is not None or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise InputError(f"{path}: dtype {arr.dtype} is not a real number type (expected float or integer pixels)")
+    return arr
+
+
+def _check_device(args) -> None:
+    from ..data.dedup import _device
+
+    if args.device is not None:
+        _device(args.device)
 
 
 def _remove(images, args, method):
     from ..data.dedup import remove_duplicates
 
-    return remove_duplicates(images, method=method, threshold=args.threshold, block=args.block, device=args.device)
+    try:
+        return remove_duplicates(images, method=method, threshold=args.threshold, block=args.block, device=args.device)
+    except InputError as exc:
+        raise InputError(f"{args.data}: {exc}") from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -75,6 +88,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.data is None:
         raise InputError("memgen dedup: --data PATH is required")
+    _check_device(args)
     images = load_images(args.data)
     m = measure(lambda: _remove(images, args, args.method))
     removed = m.value
@@ -91,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from ..data.dedup import first_disagreement, witness
 
+    _check_device(args)
     images = load_images(args.data)
     ra, rb = _remove(images, args, args.a), _remove(images, args, args.b)
     i = first_disagreement(ra, rb)

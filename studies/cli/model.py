@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import InputError
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("model", help="the bias-free UNet: parameter counts, checkpoint checks")
@@ -24,15 +26,17 @@ def register(subparsers) -> None:
 
 def _arch_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--blocks", type=int, required=required, default=None, help="encoder/decoder blocks B")
-    p.add_argument("--width", type=int, default=64, help="base width K (default 64)")
-    p.add_argument("--channels", type=int, default=1, help="image channels C (default 1)")
-    p.add_argument("--kernel", type=int, default=3, help="convolution size (default 3)")
+    # None = not given, so that model check can tell them apart from its checkpoint's own config
+    p.add_argument("--width", type=int, default=None, help="base width K (default 64)")
+    p.add_argument("--channels", type=int, default=None, help="image channels C (default 1)")
+    p.add_argument("--kernel", type=int, default=None, help="convolution size (default 3)")
 
 
 def _cfg(args):
     from ..config import ModelConfig
 
-    return ModelConfig(blocks=args.blocks, width=args.width, channels=args.channels, kernel=args.kernel)
+    given = {k: getattr(args, k) for k in ("width", "channels", "kernel") if getattr(args, k) is not None}
+    return ModelConfig(blocks=args.blocks, **given)
 
 
 def _params(args: argparse.Namespace) -> int:
@@ -48,6 +52,10 @@ def _params(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from ..model.checkpoint import load_checkpoint
 
+    if args.blocks is None:
+        given = [f"--{k}" for k in ("width", "channels", "kernel") if getattr(args, k) is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} given without --blocks: an architecture needs --blocks too; give none of them to use the checkpoint's own config")
     cfg = _cfg(args) if args.blocks is not None else None
     net = load_checkpoint(args.path, cfg)
     n = sum(p.numel() for p in net.parameters())

@@ -92,6 +92,14 @@ def _make(args: argparse.Namespace) -> int:
     from ..data.celeba import read_metadata, read_order
     from ..data.splits import make_split, save_split, seeded_order
 
+    from ..cache import ensure_dir
+
+    # where the outputs go is checked first, so a bad --orders does not follow a written --out
+    if args.out.is_dir():
+        raise InputError(f"--out {args.out}: is a folder; give the split artifact's file name")
+    ensure_dir(args.out.parent, f"--out {args.out}")
+    if args.orders is not None:
+        ensure_dir(args.orders, f"--orders {args.orders}")
     meta = read_metadata(_meta_dir(args.meta))
     if args.order is not None:
         names = read_order(args.order, known=meta.index)

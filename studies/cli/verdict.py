@@ -20,7 +20,7 @@ def build_command(args: argparse.Namespace) -> list[str]:
     extra = list(args.pytest_args or [])
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    paths = [] if any(not a.startswith("-") for a in extra) else ["claims/"]
+    paths = [] if given_paths(extra) else ["claims/"]
     cmd = [sys.executable, "-m", "pytest", *paths]
     if args.profile:
         cmd += ["--profile", args.profile]
@@ -35,6 +35,62 @@ def build_command(args: argparse.Namespace) -> list[str]:
     if args.celeba:
         cmd += ["--celeba", str(Path(args.celeba).resolve())]
     return cmd + extra
+
+
+# memgen verdict's own options (True: takes a value); every other token goes to pytest unchanged
+OWN_OPTIONS = {"--profile": True, "-k": True, "-n": True, "--report-dir": True, "--recalibrate": False, "--celeba": True}
+# pytest options whose value may name an existing file or folder without being a test path
+_PYTEST_PATH_VALUES = {"--rootdir", "--basetemp", "-c", "--config-file", "--confcutdir", "--ignore", "--ignore-glob",
+                       "--deselect", "--junitxml", "--junit-xml", "--log-file", "--resultlog", "--cov", "--cov-config",
+                       "--benchmark-storage", "--benchmark-save", "-p", "-o", "--override-ini", "--inifile"}
+
+
+def given_paths(tokens: list[str]) -> list[str]:
+    """The test paths among pytest arguments: tokens that name an existing file or folder (with an
+    optional ``::test`` suffix), here or in the checkout, and are not the value of an option such
+    as ``--rootdir`` or ``--basetemp``. ``--tb short``'s ``short`` is an option's value, not a path."""
+    out, prev = [], None
+    for tok in tokens:
+        if not tok.startswith("-") and prev not in _PYTEST_PATH_VALUES:
+            base = tok.split("::", 1)[0]
+            if base and (Path(base).exists() or (REPO / base).exists()):
+                out.append(tok)
+        prev = tok
+    return out
+
+
+def split_argv(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Split what follows ``memgen verdict`` into its own options and pytest's arguments, keeping
+    pytest's in their order and unchanged; after ``--`` everything is pytest's."""
+    own, rest = [], []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok == "--":
+            rest += tokens[i + 1 :]
+            break
+        name = tok.split("=", 1)[0] if tok.startswith("--") else tok
+        if tok in ("-h", "--help"):
+            own.append(tok)
+        elif name in OWN_OPTIONS:
+            own.append(tok)
+            if OWN_OPTIONS[name] and "=" not in tok and i + 1 < len(tokens):
+                own.append(tokens[i + 1])
+                i += 1
+        elif tok[:2] in ("-k", "-n") and len(tok) > 2 and not tok.startswith("--"):  # -kEXPR, -n4
+            own += [tok[:2], tok[2:]]
+        else:
+            rest.append(tok)
+        i += 1
+    return own, rest
+
+
+def parse_own(parser: argparse.ArgumentParser, tokens: list[str]) -> argparse.Namespace:
+    """Parse ``memgen verdict``'s options; the rest (``-x``, ``--tb short``, paths) is pytest's."""
+    own, rest = split_argv(tokens)
+    ns = parser.parse_args(own)
+    ns.pytest_args = rest
+    return ns
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,5 +116,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--report-dir", default=None, help="where the report goes (default: reports/)")
     p.add_argument("--recalibrate", action="store_true", help="write proposed thresholds and expectations to claims/proposed.toml")
     p.add_argument("--celeba", default=None, metavar="DIR", help="real CelebA images folder, passed to pytest")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARG", help="after the options: claim files or folders (default: claims/) and more pytest arguments")
-    p.set_defaults(func=run)
+    p.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARG", help="any other pytest arguments, passed through unchanged (-x, --tb short, ...; after -- all of them); claim files or folders given among them replace the default claims/")
+    p.set_defaults(func=run, parse_own=lambda tokens: parse_own(p, tokens))

@@ -7,6 +7,17 @@ import json
 from pathlib import Path
 
 
+def _at_least_one(text: str) -> int:
+    """An integer >= 1, refused while the arguments are parsed rather than after the data is built."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("zoo", help="trained denoisers: build the missing models of a profile, list them")
     sub = parser.add_subparsers(dest="zoo_command", metavar="ACTION")
@@ -15,8 +26,8 @@ def register(subparsers) -> None:
     b.add_argument("--profile", required=True, help="profile name (smoke, celeba40, celeba80)")
     b.add_argument("--protocol", action="append", default=None, help="protocol to build (repeatable; default: all of the profile)")
     b.add_argument("--executor", choices=("local", "slurm"), default="local", help="local processes, or one Slurm job per model via submitit")
-    b.add_argument("--workers", type=int, default=1, help="local: parallel processes of one thread each (default 1: in this process)")
-    b.add_argument("--eval-every", type=int, default=1, help="log PSNR every K epochs and at the last (default 1, as K24); weights do not depend on it")
+    b.add_argument("--workers", type=_at_least_one, default=1, help="local: parallel processes of one thread each (default 1: in this process)")
+    b.add_argument("--eval-every", type=_at_least_one, default=1, help="log PSNR every K epochs and at the last (default 1, as K24); weights do not depend on it")
     b.add_argument("--dry-run", action="store_true", help="list the models with their estimated cost; train nothing")
     b.add_argument("--json", action="store_true", help="--dry-run: print JSON")
     b.add_argument("--root", type=Path, default=None, help="zoo folder (default: $MEMGEN_CACHE/zoo)")

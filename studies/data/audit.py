@@ -129,13 +129,13 @@ def read_group(path: str | os.PathLike, side: str) -> list[str]:
 def load_images_for(data_dir: str | os.PathLike, names_a: Sequence[str], names_b: Sequence[str]):
     """Rows of a dataset artifact (``images.npy`` + ``manifest.json`` with ``names``) for both
     groups; the artifact's files are checked against the manifest's SHA-256 first."""
-    from ..cache import verify_files
+    from ..cache import CHECKSUMS_FILE, verify_checksums, verify_files
 
     data_dir = Path(data_dir)
     manifest_path = data_dir / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise InputError(f"{manifest_path}: not found; --data needs a dataset artifact folder (images.npy + manifest.json)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{manifest_path}: not valid JSON ({exc})") from None
@@ -147,6 +147,9 @@ def load_images_for(data_dir: str | os.PathLike, names_a: Sequence[str], names_b
         digest = digest.get("images.npy")
     if not isinstance(digest, str):
         raise InputError(f"{manifest_path}: no sha256 of images.npy to verify the artifact with")
+    if "config_hash" in manifest or (data_dir / CHECKSUMS_FILE).exists():
+        # an artifact memgen wrote: every file of it (the names too) is checked, not only the tensor
+        verify_checksums(data_dir)
     verify_files(data_dir, {"images.npy": digest})
     images = np.load(data_dir / "images.npy", mmap_mode="r")
     if len(images) != len(names):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -42,6 +44,21 @@ def default_meta_dir() -> Optional[Path]:
     return path if (path / ATTR_FILE).is_file() and (path / IDENTITY_FILE).is_file() else None
 
 
+# whitespace (or other control characters) other than space, tab and the line feed
+_ODD_SPACE = re.compile(r"[^\S \t\n]|[\x00-\x08\x0b-\x1f\x7f]")
+_ASCII_INT = re.compile(r"[0-9]+")
+_INT64_MAX = 2**63 - 1
+
+
+def parse_count(token: str) -> Optional[int]:
+    """A non-negative integer written in ASCII digits that fits int64, else None: ``int()`` alone
+    would take ``1_0``, Arabic-Indic digits and numbers that overflow the int64 arrays later."""
+    if not _ASCII_INT.fullmatch(token):
+        return None
+    value = int(token)
+    return value if value <= _INT64_MAX else None
+
+
 def _first(names: Iterable[str], k: int = _SHOW) -> str:
     names = list(names)
     shown = ", ".join(names[:k])
@@ -64,7 +81,17 @@ def _read_lines(path: Path) -> list[str]:
         raise InputError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    lines = text.replace("\r\n", "\n").split("\n")
+    text = text.replace("\r\n", "\n")
+    odd = _ODD_SPACE.search(text)
+    if odd is not None:
+        # str.split() would take NBSP, form feed or a lone CR as a separator where the value
+        # checks do not: refuse it here, by line and column, instead of a confusing count later
+        line = text.count("\n", 0, odd.start()) + 1
+        col = odd.start() - (text.rfind("\n", 0, odd.start()) + 1) + 1
+        ch = odd.group()
+        raise InputError(f"{path}:{line}: character U+{ord(ch):04X} ({unicodedata.name(ch, 'control')}) at column {col}; "
+                         "only spaces and tabs may separate fields")
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return lines
@@ -143,10 +170,9 @@ def read_attributes(path: str | os.PathLike) -> Attributes:
     lines = _read_lines(path)
     if len(lines) < 2:
         raise InputError(f"{path}: expected a count line and a header line, found {len(lines)} line(s)")
-    try:
-        count = int(lines[0].strip())
-    except ValueError:
-        raise InputError(f"{path}:1: expected the number of entries, found {lines[0][:40]!r}") from None
+    count = parse_count(lines[0].strip())
+    if count is None:
+        raise InputError(f"{path}:1: expected the number of entries (ASCII digits), found {lines[0][:40]!r}")
     names = lines[1].split()
     if not names:
         raise InputError(f"{path}:2: empty header, expected attribute names")
@@ -248,10 +274,9 @@ def read_identities(path: str | os.PathLike) -> dict[str, int]:
         if len(parts) != 2:
             raise InputError(f"{path}:{i}: expected 'filename identity', found {line.strip()[:60]!r}")
         name, ident = parts
-        try:
-            value = int(ident)
-        except ValueError:
-            raise InputError(f"{path}:{i}: identity {ident!r} of {name} is not an integer") from None
+        value = parse_count(ident)
+        if value is None:
+            raise InputError(f"{path}:{i}: identity {ident[:40]!r} of {name} is not a non-negative integer in ASCII digits below 2**63")
         if name in out:
             raise InputError(f"{path}:{i}: filename {name} repeated")
         out[name] = value

@@ -5,8 +5,9 @@ cached under ``cache_root()/datasets/<hash>``.
 The cache key is the DataConfig plus what else decides the content: the source folder (its path for
 real CelebA, and the SHA-256 of its metadata files), the order file's content and ``skip_bad``. The
 images stream into a memory-mapped file inside the artifact's temporary folder, which is renamed into
-place only when complete; a second build finds it, and an artifact whose tensor does not match its
-recorded hash is rebuilt, never used."""
+place only when complete; a second build finds it. ``sha256sums.json`` holds the SHA-256 of every
+other file (tensor and manifest: names, config, source), so an artifact with any byte changed, or
+written before the manifest was hashed, is rebuilt with a message naming the file, never used."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from filelock import FileLock
 
-from ..cache import atomic_dir, cache_root, sha256_file, verify_files
+from ..cache import CHECKSUMS_FILE, atomic_dir, cache_root, sha256_file, verify_checksums, write_checksums
 from ..config import DataConfig, SynthConfig, config_hash, from_dict, to_dict
 from ..errors import ArtifactError, InputError
 from .celeba import ATTR_FILE, IDENTITY_FILE, IMAGE_DIR, _first, read_metadata, read_order
@@ -98,8 +99,16 @@ def image_folder_fingerprint(folder: Path) -> str:
     ``make`` trusts, ~0.5 s for CelebA's 202,599 files where hashing 1.4 GB of JPEG would take
     seconds more on every build."""
     h = hashlib.sha256()
+    rows = []
     with os.scandir(folder) as it:
-        rows = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in it if e.is_file())
+        for e in it:
+            try:
+                if e.is_file():
+                    st = e.stat()
+                    rows.append((e.name, st.st_size, st.st_mtime_ns))
+            except OSError as exc:  # a symlink loop or a file that vanished: named, not a traceback
+                raise InputError(f"{Path(folder) / e.name}: cannot be read ({exc.strerror or exc})") from None
+    rows.sort()
     for name, size, mtime in rows:
         h.update(f"{name}\t{size}\t{mtime}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
@@ -175,6 +184,8 @@ def _build(path: Path, key: str, cfg: DataConfig, source: dict, order_file, orde
         arr.flush()
         skipped_names = {Path(p).name for p, _ in skipped}
         kept_names = [n for n in names if n not in skipped_names]
+        if names and not kept_names:  # an empty dataset is not a result: say why instead
+            raise InputError(f"{folder / IMAGE_DIR}: all {len(names)} image(s) are unreadable (--skip-bad left none); first: {skipped[0][0]}: {skipped[0][1]}")
         if skipped:
             log.warning("skipped %d unreadable image(s): %s", len(skipped), _first(sorted(skipped_names)))
             del kept_arr
@@ -204,11 +215,20 @@ def _build(path: Path, key: str, cfg: DataConfig, source: dict, order_file, orde
             "dedup": dedup,
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        # last: the hash of every file, the manifest (names, config, source) included
+        write_checksums(tmp)
 
 
 def load_dataset(path: str | os.PathLike) -> Dataset:
-    """Load an artifact folder after checking its tensor against the manifest's SHA-256."""
+    """Load an artifact folder after checking every file of it (tensor, manifest) against its
+    ``sha256sums.json``; an artifact without that list (written before the manifest was hashed)
+    fails verification too, so ``build_dataset`` rebuilds it rather than trust its names."""
     path = Path(path)
+    if not path.is_dir():
+        raise ArtifactError(f"artifact {path}: not a folder")
+    if not (path / MANIFEST_FILE).exists() and not (path / CHECKSUMS_FILE).exists():
+        raise ArtifactError(f"{path}: not a dataset artifact (no {MANIFEST_FILE}, no {CHECKSUMS_FILE})")
+    sums = verify_checksums(path)
     try:
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -218,7 +238,10 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
     needed = ("config", "names", "sha256", "shape", "source")
     if not isinstance(manifest, dict) or any(k not in manifest for k in needed):
         raise ArtifactError(f"artifact {path}: {MANIFEST_FILE} lacks one of {needed}")
-    verify_files(path, {IMAGES_FILE: manifest["sha256"]})
+    if not isinstance(manifest["names"], list) or not isinstance(manifest["sha256"], str) or not isinstance(manifest["source"], dict):
+        raise ArtifactError(f"artifact {path}: {MANIFEST_FILE} has a malformed names, sha256 or source field")
+    if sums.get(IMAGES_FILE) != manifest["sha256"]:  # both verified above; they must also agree
+        raise ArtifactError(f"artifact {path}: {MANIFEST_FILE} records sha256 {manifest['sha256'][:16]}... for {IMAGES_FILE}, {CHECKSUMS_FILE} {str(sums.get(IMAGES_FILE))[:16]}...")
     try:
         images = np.load(path / IMAGES_FILE, allow_pickle=False)
     except ValueError as exc:

@@ -45,6 +45,9 @@ def _as_images(images, name: str = "images", min_n: int = 2) -> torch.Tensor:
     if isinstance(images, np.ndarray):
         if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
             raise InputError(f"{name}: dtype {images.dtype} is not a real number type")
+        if not images.dtype.isnative or images.dtype in (np.uint16, np.uint32, np.uint64) or images.dtype.itemsize > 8:
+            # byte-swapped, wide unsigned and long-double arrays have no torch dtype: widen to float64 first
+            images = images.astype(np.float64)
         with warnings.catch_warnings():
             # read-only (memory-mapped) input is fine: nothing here writes into it
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -66,13 +69,20 @@ def _as_images(images, name: str = "images", min_n: int = 2) -> torch.Tensor:
         raise InputError(f"{name}: no channels in shape {tuple(x.shape)}")
     if h < GRID or w < GRID:
         raise InputError(f"{name}: {h}x{w} pixels is smaller than the {GRID}x{GRID} comparison grid")
-    x = x.to(torch.float32)
-    # in chunks: isfinite's temporaries over the whole array would cost several times its size
+    # in chunks: isfinite's temporaries over the whole array would cost several times its size;
+    # checked before the cast to float32, which would turn finite 1e300 into inf
     finite = torch.cat([torch.isfinite(x[s:s + _FEATURE_CHUNK].reshape(-1, c * h * w)).all(dim=1) for s in range(0, n, _FEATURE_CHUNK)])
     if not bool(finite.all()):
         bad = torch.nonzero(~finite).flatten()
         raise InputError(f"{name}: NaN or inf values in {bad.numel()} image(s), first at index {int(bad[0])}")
-    return x
+    if x.dtype == torch.float64:  # every integer type and narrower float fits float32
+        top = float(torch.finfo(torch.float32).max)
+        inside = torch.cat([(x[s:s + _FEATURE_CHUNK].reshape(-1, c * h * w).abs() <= top).all(dim=1) for s in range(0, n, _FEATURE_CHUNK)])
+        if not bool(inside.all()):
+            bad = torch.nonzero(~inside).flatten()
+            raise InputError(f"{name}: finite values beyond float32's range (|x| > {top:.3g}) in {bad.numel()} image(s), "
+                             f"first at index {int(bad[0])}; rescale the images (e.g. to [0, 1])")
+    return x.to(torch.float32)
 
 
 def _check_options(threshold, block) -> float:
@@ -198,9 +208,22 @@ def _blockwise(x: torch.Tensor, t: float, b: int, *, offset_diagonal: bool) -> n
 # at full resolution with the same decision as the dense rule (_decide).
 
 def _device(device) -> torch.device:
+    """``device`` checked before any work: 'cpu', 'cuda' or 'cuda:K' of a present GPU, or auto."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InputError(f"device: {device!r} is not a device; use cpu, cuda, cuda:K or auto") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise InputError(f"device: {device!r} is not supported here; use cpu, cuda, cuda:K or auto")
+    if not torch.cuda.is_available():
+        raise InputError(f"device: {device!r} asked for, but no CUDA GPU is available; use cpu or auto")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(f"device: {device!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return dev
 
 
 def _principal(D: torch.Tensor, rank: int) -> torch.Tensor:
@@ -438,6 +461,8 @@ def remove_duplicates(
     if method not in METHODS:
         raise InputError(f"method: unknown {method!r}; choose one of {', '.join(METHODS)}")
     t = _check_options(threshold, block)
+    if method == "exact":
+        _device(device)  # a bad device is refused before the images are read
     x = _as_images(images)
     if method == "dense":
         return _dense(x, t, int(max_dense_bytes))
@@ -452,6 +477,7 @@ def cross_duplicates(a_images, b_images, threshold: float = 0.95, *, block: int 
     """All pairs (i, j), i in a and j in b, with |corr| > threshold under the dense rule's decision
     (sorted). One image per group is valid here. Same pruned engine as ``exact``."""
     t = _check_options(threshold, block)
+    _device(device)
     xa, xb = _as_images(a_images, "a_images", 1), _as_images(b_images, "b_images", 1)
     if xa.shape[1:] != xb.shape[1:]:
         raise InputError(f"cross_duplicates: image shapes differ, {tuple(xa.shape[1:])} vs {tuple(xb.shape[1:])}")

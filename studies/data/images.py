@@ -24,6 +24,9 @@ def _decode(path: Path) -> Image.Image:
         with Image.open(path) as im:
             if im.size != ALIGNED_SIZE:
                 raise InputError(f"{path}: image is {im.size[0]}x{im.size[1]} (width x height), expected 178x218 (aligned CelebA)")
+            if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+                # converting to 8-bit RGB would clip these values silently
+                raise InputError(f"{path}: {im.mode} pixels (more than 8 bits per channel); expected an 8-bit RGB or grayscale image")
             # load() inside the with-block: PIL decodes lazily and raises on a truncated stream here
             im.load()
             return im.convert("RGB") if im.mode != "RGB" else im.copy()

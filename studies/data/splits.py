@@ -252,7 +252,13 @@ class Split:
                 raise InputError(f"{source}: not a split artifact (type {d.get('type')!r})")
             if d.get("format") != SPLIT_FORMAT:
                 raise InputError(f"{source}: split format {d.get('format')!r}, this memgen reads {SPLIT_FORMAT}")
-            cfg = from_dict(SplitConfig, d["config"])
+            try:
+                cfg = from_dict(SplitConfig, d["config"])
+            except InputError as exc:
+                raise InputError(f"{source}: config: {exc}") from None
+            for key in ("a", "b", "names_a", "names_b") + tuple(k for k in ("side_a", "side_b") if d.get(k) is not None):
+                if not isinstance(d[key], list):
+                    raise InputError(f"{source}: {key} must be a JSON list, got {type(d[key]).__name__}")
             split = cls(
                 protocol=d["protocol"], config=cfg, n_requested=int(d["n_requested"]), n=int(d["n"]),
                 capped=bool(d["capped"]), a=np.asarray(d["a"], dtype=np.int64), b=np.asarray(d["b"], dtype=np.int64),
@@ -262,7 +268,7 @@ class Split:
                 side_b=None if d.get("side_b") is None else np.asarray(d["side_b"], dtype=np.int64),
                 order_sha256=d.get("order_sha256", ""), info=dict(d.get("info", {})),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
             if isinstance(exc, InputError):
                 raise
             raise InputError(f"{source}: malformed split artifact ({type(exc).__name__}: {exc})") from None

@@ -61,6 +61,8 @@ def read_tensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
         info = json.loads(meta_file.read_text("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{meta_file}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise ArtifactError(f"{meta_file}: holds a JSON {type(info).__name__}, expected an object (the checkpoint's config and hash)")
     actual = sha256_file(path)
     if actual != info.get("sha256"):
         raise ArtifactError(f"{path}: sha256 {actual[:16]}... does not match {meta_file.name} ({str(info.get('sha256'))[:16]}...); corrupt or from another save")
@@ -90,7 +92,10 @@ def load_checkpoint(path: str | os.PathLike, cfg: Optional[ModelConfig] = None) 
     if path.suffix == ".safetensors":
         if config_path(path).is_file():
             state, info = read_tensors(path)
-            saved = from_dict(ModelConfig, info["model_config"]) if "model_config" in info else None
+            try:
+                saved = from_dict(ModelConfig, info["model_config"]) if "model_config" in info else None
+            except InputError as exc:
+                raise InputError(f"{config_path(path)}: model_config: {exc}") from None
             if cfg is not None and saved is not None and saved != cfg:
                 raise InputError(f"{path}: saved for {saved}, asked to load as {cfg}")
             cfg = cfg or saved
@@ -108,9 +113,24 @@ def load_checkpoint(path: str | os.PathLike, cfg: Optional[ModelConfig] = None) 
     return net.to(memory_format=torch.channels_last).eval()
 
 
+def _is_safetensors(path: Path) -> bool:
+    """A safetensors file begins with an 8-byte little-endian header length and a JSON header."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8
+
+
 def read_foreign(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The state_dict inside a ``torch.save`` file, unpickled without running code."""
+    """The state_dict inside a ``torch.save`` file, unpickled without running code. A safetensors
+    file under a ``.pt`` name is read as what it is (safetensors runs no code either), rather than
+    be refused as a pickle that needs to run code."""
     path = Path(path)
+    if _is_safetensors(path):
+        return _read_safetensors(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -120,18 +140,24 @@ def read_foreign(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"or safetensors. Re-save it as a state_dict (torch.save(model.state_dict(), ...)) in a trusted "
             f"environment. Detail: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+    except RecursionError:
+        raise InputError(f"{path}: refused: the pickle nests containers too deeply to be a checkpoint") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise InputError(f"{path}: not a readable torch checkpoint, corrupt or truncated ({type(exc).__name__}: {exc})") from None
     return _unwrap(obj, path)
 
 
-def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+def _unwrap(obj: Any, path: Path, depth: int = 0) -> dict[str, torch.Tensor]:
     if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        if not all(isinstance(k, str) for k in obj):
+            raise InputError(f"{path}: state_dict keys must be strings, found {type(next(k for k in obj if not isinstance(k, str))).__name__}")
         return dict(obj)
-    if isinstance(obj, Mapping):
+    # a wrapper holds the state_dict one or two levels down; a dict that contains itself
+    # (a self-referential pickle) would otherwise recurse until Python gives up
+    if isinstance(obj, Mapping) and depth < len(_WRAPPERS):
         for key in _WRAPPERS:
-            if key in obj:
-                return _unwrap(obj[key], path)
+            if key in obj and obj[key] is not obj:
+                return _unwrap(obj[key], path, depth + 1)
     raise InputError(f"{path}: holds a {type(obj).__name__} without a state_dict of tensors (looked under {list(_WRAPPERS)})")
 
 

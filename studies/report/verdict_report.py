@@ -10,7 +10,6 @@ import platform
 import subprocess
 from pathlib import Path
 
-from ..cache import atomic_write_json, atomic_write_text
 from ..claims.registry import CLAIMS
 
 SCHEMA = 1
@@ -101,14 +100,58 @@ def build_report(records: list[dict], *, profile: str, started: float, finished:
     }
 
 
+RUN_ID_META = "memgen-run-id"
+
+
 def write_report(report: dict, report_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``verdict.json`` then ``verdict.html`` (rendered from the JSON as written), each atomically."""
+    """Write ``verdict.json`` and ``verdict.html`` (rendered from the JSON text as written) as a pair:
+    both go to temporary files first and are renamed into place only when both are complete, so a
+    kill while rendering leaves the previous pair whole. The JSON carries a ``run_id`` that the HTML
+    repeats in ``<meta name="memgen-run-id">``: a kill between the two renames (the one window left)
+    shows as a mismatch (``report_pair_consistent``). Temporary files a killed writer left are removed."""
+    import json
+    import uuid
+
+    from ..cache import atomic_path
     from .html import render_html
 
     report_dir = Path(report_dir)
     json_path, html_path = report_dir / "verdict.json", report_dir / "verdict.html"
-    atomic_write_json(json_path, report)
-    import json
-
-    atomic_write_text(html_path, render_html(json.loads(json_path.read_text(encoding="utf-8"))))
+    if report_dir.is_dir():
+        for stale in list(report_dir.glob(".verdict.json.*.tmp")) + list(report_dir.glob(".verdict.html.*.tmp")):
+            stale.unlink(missing_ok=True)
+    report = dict(report, run_id=report.get("run_id") or uuid.uuid4().hex)
+    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+    html = _mark_html(render_html(json.loads(text)), report["run_id"])
+    with atomic_path(json_path) as tmp_json, atomic_path(html_path) as tmp_html:
+        for tmp, content in ((tmp_json, text), (tmp_html, html)):
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+        # leaving the inner block publishes the HTML, then the outer one the JSON
     return json_path, html_path
+
+
+def _mark_html(html: str, run_id: str) -> str:
+    tag = f'<meta name="{RUN_ID_META}" content="{run_id}">'
+    i = html.find("<head>")
+    if i < 0:
+        raise ValueError("the report template has no <head>")  # a template bug, not user input
+    i += len("<head>")
+    return html[:i] + "\n" + tag + html[i:]
+
+
+def report_pair_consistent(report_dir: str | os.PathLike) -> bool:
+    """Whether ``verdict.html`` was rendered from the ``verdict.json`` beside it (same run id)."""
+    import json
+    import re
+
+    report_dir = Path(report_dir)
+    try:
+        run_id = json.loads((report_dir / "verdict.json").read_text(encoding="utf-8")).get("run_id")
+        html = (report_dir / "verdict.html").read_text(encoding="utf-8")
+    except (OSError, ValueError, AttributeError):
+        return False
+    m = re.search(rf'<meta name="{RUN_ID_META}" content="([0-9a-f]+)">', html)
+    return bool(run_id) and m is not None and m.group(1) == run_id
