@@ -13,7 +13,7 @@ SPEC_IDS = """dedup-equivalence dedup-memory dedup-count celeba-facts unet-param
 memorization-small-n same-noise-convergence originality attribute-respected attribute-weakens-convergence
 identity-psnr-equal identity-less-stable lpips-rank-inversion correlation-overstates-originality""".split()
 # claims made with the field's own measures (SPEC §12)
-FIELD_IDS = """memorised-fraction-falls""".split()
+FIELD_IDS = """memorised-fraction-falls memorisation-time-grows""".split()
 
 
 def test_registry_holds_exactly_the_sixteen_spec_claims():
