@@ -93,12 +93,17 @@ class ModelMeasures:
     lpips_nearest: Optional[tuple[float, tuple[float, float]]]  # median LPIPS to the correlation-nearest training image
 
 
-def model_measures(samples: Any, train: Any, *, nearest_corr: Sequence[float], ab: Optional[Sequence[float]] = None,
+def model_measures(samples: Any, train: Any, *, nearest_corr: Optional[Sequence[float]] = None, ab: Optional[Sequence[float]] = None,
                    reproducible_corr: float = 0.9, lpips_nearest: Optional[Sequence[float]] = None, seed: int = 0) -> ModelMeasures:
     """The per-model row of the field's measures from a model's samples and training set; the
-    nearest-training correlations, A/B correlations and LPIPS distances come measured."""
+    nearest-training correlations are measured here unless given (a cached evaluation has them),
+    the A/B correlations of its pair and LPIPS distances come measured or are left out."""
     from .claims.core import median_ci
 
+    if nearest_corr is None:
+        from .metrics.neighbours import topk
+
+        nearest_corr = topk(_space(samples, RAW), _space(train, RAW), k=1, metric="correlation").scores[:, 0]
     return ModelMeasures(
         nearest_corr=median_ci(nearest_corr, seed=seed),
         fmem_raw=fmem(samples, train, space=RAW, seed=seed),
@@ -122,3 +127,22 @@ def lpips_to_nearest(metric: Any, samples: Any, train: Any, nearest_index: Seque
         raise InputError(f"lpips_to_nearest: {s.shape[0]} samples but {idx.numel()} nearest indices")
     with torch.no_grad():
         return metric(s, tr[idx]).double().numpy()
+
+
+def judge_fraction_falls(cells: Sequence[tuple[int, Sequence[FractionEstimate]]], *, memorising: float, generalising: float):
+    """memorised-fraction-falls on any source of pairs: ``cells`` = [(N, [F_mem of each
+    training-seed replicate's pair at N, replicate 0 first]), ...] ascending in N, each F_mem from
+    ``pair_fmem`` / ``fmem``. Replicate 0 of every N is the trend's pair; every replicate of the
+    largest N must lie below ``generalising``. Returns ``rules.decide_fraction_falls``'s
+    (decision, trend numbers): the claim test's rule, for the known-answer controls (a memorising
+    empirical denoiser: SUPPORTED is impossible, F_mem stays ~1 at every N and the verdict is
+    REFUTED with "memorisation persists"; samples of a Gaussian: F_mem ~0 everywhere, REFUTED with
+    "no memorisation at the smallest size")."""
+    from .claims.rules import decide_fraction_falls
+
+    if not cells or any(not reps for _, reps in cells):
+        raise InputError("judge_fraction_falls: every N needs at least one pair")
+    ns = [int(n) for n, _ in cells]
+    first = [reps[0] for _, reps in cells]
+    return decide_fraction_falls(ns, [e.value for e in first], first[0].ci, [e.ci for e in cells[-1][1]],
+                                 memorising=memorising, generalising=generalising)

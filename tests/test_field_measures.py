@@ -48,3 +48,22 @@ def test_model_row_and_reproducibility(train):
     assert share_ci([0.95, 0.1], above=0.9).value == 0.5
     with pytest.raises(InputError):
         share_ci([], above=0.9)
+
+
+def test_judge_fraction_falls_on_known_answer_sources(train):
+    """The hook the known-answer controls use: copies at every N (a memorising denoiser) are
+    REFUTED as 'persists', noise at every N (a Gaussian) as 'no memorisation at the smallest size',
+    copies at small N and noise at large N SUPPORTED."""
+    from studies.claims.verdict import REFUTED, SUPPORTED
+    from studies.field import judge_fraction_falls
+
+    g = torch.Generator().manual_seed(5)
+    copies = [fmem(train[:40] + 0.001 * torch.randn(40, 1, 8, 8, generator=g), train) for _ in range(3)]
+    noise = [fmem(torch.rand(40, 1, 8, 8, generator=g), train) for _ in range(3)]
+    kw = {"memorising": 0.8, "generalising": 0.1}
+    assert judge_fraction_falls([(10, copies[:1]), (1000, copies)], **kw)[0].verdict == REFUTED
+    d, _ = judge_fraction_falls([(10, noise[:1]), (1000, noise)], **kw)
+    assert d.verdict == REFUTED and "smallest" in d.reason
+    assert judge_fraction_falls([(10, copies[:1]), (1000, noise)], **kw)[0].verdict == SUPPORTED
+    m = model_measures(train[:10], train)  # nearest correlation measured here
+    assert m.nearest_corr[0] == pytest.approx(1.0)
