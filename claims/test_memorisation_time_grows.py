@@ -66,13 +66,16 @@ def test_memorisation_time_grows(claim, profile, memtime_curves, space):
                  "median nearest-training corr per snapshot", "test loss per snapshot", f"tau_mem (F_mem > {level})", f"tau_gen (within {rel_tol:.0%} of min)"], rows)
     decision, info = decide_memorisation_time(ns, intervals, gens, gen_margin=margin)
     if info["mem"] is not None:
-        claim.measure("log-log slope of tau_mem vs N", info["mem"].slope, ci=info["mem"].ci if all(np.isfinite(info["mem"].ci)) else None,
+        claim.measure("log-log slope of tau_mem vs N", info["mem"].slope, ci=info["mem"].ci, threshold=0.0, direction=">", key=True)
+        claim.measure("log-log slope of tau_mem / tau_gen vs N (the window)", info["window"].slope, ci=info["window"].ci,
                       threshold=0.0, direction=">", key=True)
         claim.measure("log-log slope of tau_gen vs N", info["gen"].slope, ci=info["gen"].ci, key=True)
-        claim.method(f"tau_mem: {info['mem'].describe()}; tau_gen: {info['gen'].describe()}")
+        claim.method(f"tau_mem: {info['mem'].describe()}; window: {info['window'].describe()}; tau_gen: {info['gen'].describe()}")
     claim.method(f"one model per N ({', '.join(map(str, ns))}) is the unit; tau_mem bracketed by the snapshot grid (previous snapshot, "
-                 f"crossing snapshot], censored beyond the last; slope CI = OLS t interval widened over every bracketed value; "
-                 f"tau_gen independent of N when its slope CI lies inside ±{margin}")
+                 f"crossing snapshot], taken at the bracket's geometric midpoint, at the last snapshot when censored; slopes: OLS "
+                 f"with a 95% t interval; SUPPORTED needs tau_mem's and the window's CI above 0 and tau_gen's not wholly outside "
+                 f"±{margin}; independence of tau_gen (CI inside ±{margin}) is reported: 2 dof cannot resolve it. Power of this "
+                 f"design against a slope of 1 (simulated, tests/test_rules_field.py): 0.31 at 0.05 dex scatter, 0.14 at 0.15 dex")
     claim.note(f"cost: {len(curves)} snapshotted models of {cfg.run.epochs} epochs ({steps[-1]} steps each, "
                f"the profile's models train {profile.train.epochs} epochs), {seconds:.0f} s of training in all as logged, "
                f"{len(curves) * len(steps)} samplings of {cfg.seeds} seeds")

@@ -140,14 +140,17 @@ def test_loglog_slope_of_exact_power_laws():
     r = loglog_slope(ns, exact)
     assert r.slope == pytest.approx(1.0)
     assert r.ci[0] == pytest.approx(1.0) and r.ci[1] == pytest.approx(1.0)
-    # bracketed by a factor-2 checkpoint grid: the CI widens but keeps 1 inside and 0 outside
+    # bracketed by a factor-2 grid at the same relative place: midpoints keep the slope exactly
     br = loglog_slope(ns, [(5.0 * n, 10.0 * n) for n in ns])
-    assert br.ci[0] < 1.0 < br.ci[1] and br.ci[0] > 0
+    assert br.slope == pytest.approx(1.0)
+    # scatter widens the CI, and 2 dof widen it a lot
+    noisy = loglog_slope([10, 20, 40, 80], [(50.0, 100.0), (200.0, 400.0), (200.0, 400.0), (800.0, 1600.0)])
+    assert noisy.dof == 2 and noisy.ci[0] < noisy.slope < noisy.ci[1]
 
 
-def test_loglog_slope_with_censoring_keeps_a_finite_lower_bound():
+def test_loglog_slope_with_censoring_takes_the_last_checkpoint():
     r = loglog_slope([10, 30, 100], [(50.0, 100.0), (200.0, 400.0), (1600.0, math.inf)])
-    assert r.censored == 1 and math.isinf(r.ci[1]) and math.isfinite(r.ci[0])
+    assert r.censored == 1 and math.isfinite(r.ci[0]) and math.isfinite(r.ci[1])
 
 
 def test_memorisation_time_supported_refuted_inconclusive():
@@ -156,7 +159,7 @@ def test_memorisation_time_supported_refuted_inconclusive():
     flat_gen = [400, 400, 400, 400, 400, 400]
     d, info = decide_memorisation_time(ns, grows, flat_gen, gen_margin=0.5)
     assert d.verdict == SUPPORTED, d.reason
-    assert "inside the CI" in d.reason
+    assert "inside the CI" in d.reason and "independence within ±0.5 shown" in d.reason
     # tau_gen proportional to N: depends on N
     d, _ = decide_memorisation_time(ns, grows, [40 * n for n in ns], gen_margin=0.5)
     assert d.verdict == REFUTED and "tau_gen depends" in d.reason
@@ -183,3 +186,31 @@ def test_memorisation_calls_and_disagreement():
     assert measures_disagree({"correlation": MEMORISES, "F_mem": GENERALISES})
     assert not measures_disagree({"correlation": MEMORISES, "F_mem": UNDECIDED})
     assert not measures_disagree({"correlation": GENERALISES, "F_mem": GENERALISES})
+
+
+def _simulated_memtime(rng, slope, *, ns=(10, 20, 40, 80), grid=(25, 50, 100, 200, 400, 800, 1600), scatter=0.15):
+    """One simulated run of the smoke design: tau_mem = 10 N^slope x lognormal scatter (sd ``scatter``
+    in log10), bracketed by the snapshot grid; tau_gen = 400 x the same scatter (independent of N)."""
+    intervals, gens = [], []
+    for n in ns:
+        tau = 10.0 * n**slope * 10 ** rng.normal(0, scatter)
+        hit = next((s for s in grid if s >= tau), None)
+        intervals.append(crossing_interval(list(grid), hit))
+        g = 400 * 10 ** rng.normal(0, scatter)
+        gens.append(min(grid, key=lambda s: abs(math.log(s / g))))
+    return decide_memorisation_time(list(ns), intervals, gens, gen_margin=0.5)[0].verdict
+
+
+def test_false_positive_rate_and_power_of_the_memorisation_time_rule():
+    """The smoke design (4 sizes, one model each, factor-2 snapshot grid). False positive: tau_mem
+    independent of N (slope 0) -> SUPPORTED must be rare. Power against slope 1 is measured and
+    bounded from below loosely: with 2 dof the rule is conservative. Measured on 2026-12-02 (200
+    runs each, seed 0, scatter 0.05 / 0.15 / 0.3 in log10): slope 0 -> SUPPORTED 0 / 0 / 0; slope 0.5
+    -> 0.015 / 0.01 / 0.01; slope 1 -> 0.31 / 0.14 / 0.035. The design resolves only a clean
+    slope-1 growth, and the claim's INCONCLUSIVE is the expected outcome otherwise."""
+    rng = np.random.default_rng(0)
+    runs = 200
+    fp = sum(_simulated_memtime(rng, 0.0) == SUPPORTED for _ in range(runs)) / runs
+    power = sum(_simulated_memtime(rng, 1.0, scatter=0.05) == SUPPORTED for _ in range(runs)) / runs
+    assert fp <= ALPHA, fp
+    assert power >= 0.15, power
