@@ -11,7 +11,6 @@ fresh noise images (not), so F_mem must be 0.5 exactly."""
 
 import functools
 
-import numpy as np
 import pytest
 import torch
 

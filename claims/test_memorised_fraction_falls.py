@@ -16,7 +16,7 @@ each with its CI, and a flag where the measures disagree about whether the model
 import numpy as np
 import pytest
 
-from studies.claims.core import PROTOCOLS, median_ci
+from studies.claims.core import PROTOCOLS
 from studies.claims.rules import (
     GENERALISES,
     MEMORISES,
