@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -47,6 +47,7 @@ LOG_SIGMAS = LOG_SIGMAS_255 / 255.0
 
 _INIT, _ORDER, _NOISE, _EVAL = 1, 2, 3, 4  # generator purposes
 LOG_FILE = "log.jsonl"
+SNAPSHOT_DIR = "snapshots"  # weights kept at chosen steps along training (``snapshot_steps``)
 RUN_FILE = "run.json"
 POINTER_FILE = "checkpoint.json"
 MODEL_FILE = "model.safetensors"
@@ -239,6 +240,54 @@ def _write_checkpoint(out: Path, epoch: int, net: UNet, opt, g_order: torch.Gene
             config_path(old).unlink(missing_ok=True)
 
 
+def _check_snapshot_steps(steps: Sequence[int], total: int) -> frozenset:
+    out = []
+    for s in steps:
+        if isinstance(s, bool) or int(s) != s or not 1 <= int(s) <= total:
+            raise InputError(f"snapshot step {s!r} must be an integer in 1..{total} (the run's optimizer steps)")
+        out.append(int(s))
+    return frozenset(out)
+
+
+def snapshot_name(step: int) -> str:
+    return f"step-{int(step):08d}.safetensors"
+
+
+def _write_snapshot(out: Path, step: int, epoch: int, net: UNet, eval_train: torch.Tensor, eval_test: torch.Tensor, *,
+                    schedule: str, seed: int, device: torch.device, memory_format: torch.memory_format) -> None:
+    folder = out / SNAPSHOT_DIR
+    folder.mkdir(exist_ok=True)
+    info = {"kind": "training-snapshot", "step": int(step), "epoch": int(epoch)}
+    for name, imgs in (("train", eval_train), ("test", eval_test)):
+        ev = evaluate(net, imgs, schedule=schedule, seed=seed, device=device, memory_format=memory_format)
+        info[f"loss_{name}_random"] = ev["loss"]
+        info[f"psnr_{name}_random"] = ev["psnr_random"]
+    # weights in the standard layout, as the final model is saved
+    state = {k: v.contiguous() for k, v in net.state_dict().items()}
+    save_tensors(folder / snapshot_name(step), state, info)
+
+
+def _snapshot_index(out: Path, steps: frozenset) -> list[dict]:
+    """The kept snapshots, ascending, as model.json lists them: file, SHA-256 and the losses."""
+    rows = []
+    for step in sorted(steps):
+        meta = config_path(out / SNAPSHOT_DIR / snapshot_name(step))
+        if not meta.is_file():
+            raise ArtifactError(f"{out}: snapshot of step {step} is missing (interrupted before it was written?)")
+        info = json.loads(meta.read_text("utf-8"))
+        rows.append({"step": step, "file": f"{SNAPSHOT_DIR}/{snapshot_name(step)}", "sha256": info["sha256"],
+                     **{k: info[k] for k in ("epoch", "loss_train_random", "loss_test_random", "psnr_train_random", "psnr_test_random")}})
+    return rows
+
+
+def load_snapshot(folder: str | os.PathLike, step: int, cfg: ModelConfig) -> UNet:
+    """The weights kept at ``step`` of the run in ``folder`` (SHA-256 checked), as an eval-mode UNet."""
+    tensors, _ = read_tensors(Path(folder) / SNAPSHOT_DIR / snapshot_name(step))
+    net = UNet(cfg)
+    load_state(net, tensors, source=f"{folder} snapshot {step}")
+    return net.eval()
+
+
 def _read_checkpoint(out: Path) -> Optional[tuple[dict, dict]]:
     pointer = out / POINTER_FILE
     if not pointer.is_file():
@@ -316,11 +365,16 @@ def train(
     eval_every: int = 1,
     progress: Optional[bool] = None,
     stop_after_epoch: Optional[int] = None,
+    snapshot_steps: Sequence[int] = (),
 ) -> TrainResult:
     """Train a UNet on ``images_train`` (N, C, R, R) in [0, 1]; ``images_test`` (the other group)
     is only evaluated. Resumes from a checkpoint in ``out_dir`` if one of the same run is there,
     and returns at once if the run is complete. PSNR is logged every ``eval_every`` epochs and at
-    the last. ``stop_after_epoch`` ends early (after its checkpoint), for tests of resumption."""
+    the last. ``stop_after_epoch`` ends early (after its checkpoint), for tests of resumption.
+    ``snapshot_steps``: after each of these optimizer steps the weights are kept in
+    ``snapshots/step-XXXXXXXX.safetensors`` (with their SHA-256 and the train/test loss and PSNR of
+    that moment beside them) and listed in model.json; they change nothing about training (the
+    evaluation draws from its own generator), so they are not part of the run hash."""
     out = Path(out_dir)
     x_all = _check_images(images_train, "images_train", model_cfg)
     x_test = _check_images(images_test, "images_test", model_cfg)
@@ -332,6 +386,7 @@ def train(
     sched, exposure = schedule_indices(n, n_total, exposure_mode, train_cfg.seed)
     samples = len(sched)
     per_epoch = steps_per_epoch(samples, train_cfg.batch_size)
+    snaps = _check_snapshot_steps(snapshot_steps, train_cfg.epochs * per_epoch)
     run = {
         "model_config": to_dict(model_cfg),
         "train_config": to_dict(train_cfg),
@@ -403,6 +458,9 @@ def train(
                 x = x_dev[order[s * bsz : (s + 1) * bsz]]
                 loss_sum += train_step(net, opt, x, g_noise, train_cfg.noise_schedule, memory_format=memory_format, autocast=autocast)
                 bar.update(1)
+                if steps + s + 1 in snaps:
+                    _write_snapshot(out, steps + s + 1, epoch, net, eval_train, eval_test, schedule=train_cfg.noise_schedule,
+                                    seed=eval_seed, device=device, memory_format=memory_format)
             steps += per_epoch
             train_loss = float(loss_sum) / per_epoch  # the one host sync of the epoch
             if not math.isfinite(train_loss):
@@ -439,6 +497,8 @@ def train(
         "device": device.type,
         "final": log[-1] if log else None,
     }
+    if snaps:
+        info["snapshots"] = _snapshot_index(out, snaps)
     save_checkpoint(done, net, extra=info)
     for old in out.glob("ckpt-*"):
         old.unlink(missing_ok=True)

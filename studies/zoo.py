@@ -177,23 +177,24 @@ class Zoo:
     def address(self, profile: Union[str, Profile], protocol: str, group: str, n: int) -> str:
         return self._address(_profile(profile), protocol, self.split(profile, protocol, n), _group(group))
 
-    def _address(self, prof: Profile, protocol: str, split, group: str) -> str:
+    def _address(self, prof: Profile, protocol: str, split, group: str, run: Optional["SnapshotRun"] = None) -> str:
         ds = self.dataset(prof, protocol)
         idx = split.a if group == "A" else split.b
-        return config_hash(
-            {
-                "dataset": {"config_hash": ds.manifest.get("config_hash"), "sha256": ds.manifest.get("sha256")},
-                "split": to_dict(split.config),
-                "order_sha256": split.order_sha256,
-                "n": split.n,
-                "group": group,
-                "indices_sha256": hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64).tobytes()).hexdigest(),
-                "model": prof.model,
-                "train": train_config(prof, group),
-                "training_math_version": TRAINING_MATH_VERSION,
-            },
-            length=24,
-        )
+        what = {
+            "dataset": {"config_hash": ds.manifest.get("config_hash"), "sha256": ds.manifest.get("sha256")},
+            "split": to_dict(split.config),
+            "order_sha256": split.order_sha256,
+            "n": split.n,
+            "group": group,
+            "indices_sha256": hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64).tobytes()).hexdigest(),
+            "model": prof.model,
+            "train": train_config(prof, group) if run is None else run.train_config(prof, group),
+            "training_math_version": TRAINING_MATH_VERSION,
+        }
+        if run is not None:
+            # a run that keeps snapshots is its own entry: the profile's models keep their addresses
+            what["snapshot_steps"] = list(run.snapshot_steps)
+        return config_hash(what, length=24)
 
     # -- models ---------------------------------------------------------------------------------
 
@@ -228,7 +229,23 @@ class Zoo:
             self._train(prof, spec.protocol, split, group, folder)
         return folder
 
-    def _train(self, prof: Profile, protocol: str, split, group: str, folder: Path) -> None:
+    def get_snapshotted(self, profile: Union[str, Profile], protocol: str, group: str, n: int, run: "SnapshotRun", *,
+                        build: bool = True) -> TrainedModel:
+        """A model of (protocol, group, N) trained by ``run`` (its own length and learning rate, the
+        profile's data, split, model and seeds), with weights kept at ``run.snapshot_steps``
+        (``TrainedModel.config["snapshots"]``; ``studies.train.load_snapshot``). A separate zoo entry,
+        content-addressed like every model: the profile's own models are untouched."""
+        prof = _profile(profile)
+        group = _group(group)
+        split = self.split(prof, protocol, n)
+        folder = self.root / self._address(prof, protocol, split, group, run)
+        if not _complete(folder):
+            if not build:
+                raise ArtifactError(f"zoo {self.root}: snapshotted model {prof.name}/{protocol}/{group}/N{n} ({folder.name}) is not built")
+            self._train(prof, protocol, split, group, folder, run)
+        return self._load(prof, protocol, split, group, folder, run)
+
+    def _train(self, prof: Profile, protocol: str, split, group: str, folder: Path, run: Optional["SnapshotRun"] = None) -> None:
         ds = self.dataset(prof, protocol)
         with FileLock(str(folder) + ".lock"):
             if _complete(folder):  # another process trained it while we waited
@@ -238,27 +255,33 @@ class Zoo:
             exp = split.exposure_a if group == "A" else split.exposure_b
             log.info("zoo: training %s/%s/%s/N%d into %s", prof.name, protocol, group, split.n, folder)
 
-            def run():
+            def fit():
                 train(
-                    ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model, train_config(prof, group),
+                    ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model,
+                    train_config(prof, group) if run is None else run.train_config(prof, group),
                     n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress, eval_every=self.eval_every,
+                    snapshot_steps=() if run is None else run.snapshot_steps,
                 )
 
             try:
-                run()
+                fit()
             except ArtifactError as exc:
                 # the resumption state of an interrupted run is unreadable (run.json, the checkpoint
                 # pointer or a log line other than the last): start this model over, saying why
                 log.warning("zoo: the unfinished run in %s cannot be resumed: %s; starting it over", folder, exc)
                 _discard(folder)
-                run()
-            atomic_write_json(folder / ENTRY_FILE, {
+                fit()
+            entry = {
                 "profile": prof.name, "protocol": protocol, "group": group, "n": split.n,
                 "n_requested": split.n_requested, "split": split.to_dict() if split.n <= 20000 else {"config": to_dict(split.config)},
                 "dataset": ds.manifest.get("config_hash"), "address": folder.name,
-            })
+            }
+            if run is not None:
+                entry["snapshot_run"] = to_dict(run)
+            atomic_write_json(folder / ENTRY_FILE, entry)
 
-    def _load(self, prof: Profile, protocol: str, split, group: str, folder: Path, *, rebuild: bool = True) -> TrainedModel:
+    def _load(self, prof: Profile, protocol: str, split, group: str, folder: Path, run: Optional["SnapshotRun"] = None, *,
+              rebuild: bool = True) -> TrainedModel:
         try:
             net, info, rows = _read_entry(folder, prof)
         except (ArtifactError, InputError) as exc:
@@ -275,10 +298,10 @@ class Zoo:
                     _discard(folder)
                     found = False
             if not found:
-                self._train(prof, protocol, split, group, folder)
+                self._train(prof, protocol, split, group, folder, run)
                 net, info, rows = _read_entry(folder, prof)
         tr, te = (split.a, split.b) if group == "A" else (split.b, split.a)
-        config = {k: info[k] for k in ("model_config", "train_config", "exposure", "training_math_version", "steps", "seconds") if k in info}
+        config = {k: info[k] for k in ("model_config", "train_config", "exposure", "training_math_version", "steps", "seconds", "snapshots") if k in info}
         config["split"] = to_dict(split.config)
         return TrainedModel(net=net, config=config, train_indices=np.asarray(tr), test_indices=np.asarray(te),
                             dataset=self.dataset(prof, protocol), log=rows, key=folder.name, path=folder, protocol=protocol,
@@ -327,6 +350,35 @@ class Zoo:
                 "gpu_hours": flops / GPU_FLOPS / 3600.0, "status": status, "parameters": count_parameters(prof.model),
             })
         return rows
+
+
+@dataclass(frozen=True)
+class SnapshotRun:
+    """A training run of a profile's model that keeps snapshots along the way (for claims about
+    training time): the profile's training config with its own ``epochs`` and a constant learning
+    rate ``lr`` (no step decay, so a step means the same at every point of the run), weights kept
+    after each of ``snapshot_steps``."""
+
+    epochs: int
+    lr: float
+    snapshot_steps: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or not self.lr > 0:
+            raise InputError(f"SnapshotRun: epochs must be >= 1 and lr > 0, got {self.epochs}, {self.lr}")
+        steps = list(self.snapshot_steps)
+        if not steps or steps != sorted(set(steps)) or steps[0] < 1:
+            raise InputError(f"SnapshotRun: snapshot_steps must be distinct positive ascending steps, got {steps}")
+
+    def train_config(self, prof: Profile, group: str) -> TrainConfig:
+        return dataclasses.replace(train_config(prof, group), epochs=self.epochs, lr=self.lr, lr_decay_every=self.epochs + 1)
+
+
+def build_snapshotted(root: str, profile: Profile, protocol: str, group: str, n: int, run: SnapshotRun, threads: int = 1) -> str:
+    """Train one snapshotted model in this process (the unit of work of a pool)."""
+    if threads:
+        torch.set_num_threads(threads)
+    return str(Zoo(root, progress=False).get_snapshotted(profile, protocol, group, n, run).path)
 
 
 def train_config(prof: Profile, group: str) -> TrainConfig:

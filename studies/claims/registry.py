@@ -66,6 +66,8 @@ for _id, _source, _statement, _measurable in [
     ("identity-psnr-equal", "T25 §5.3", "Test PSNR with identity-disjoint splits is indistinguishable from splits with identity overlap.", "equivalence test (TOST)"),
     ("identity-less-stable", "T25 §5.3", "With identity-disjoint splits, A/B convergence fails for more seeds.", "per-seed A/B similarity spread"),
     ("lpips-rank-inversion", "T25 §5.4", "Re-ranking correlation's top-k by LPIPS changes the nearest neighbour.", "top-1 change rate, Kendall tau"),
+    ("memorised-fraction-falls", "Gu et al. 2023; Bonnaire et al. 2025", "The memorised fraction F_mem (nearest / second-nearest L2 distance below 1/3) falls from ~1 at small N to ~0 at large N.", "F_mem per pair vs N, bootstrap CI, rank trend over pairs"),
+    ("memorisation-time-grows", "Bonnaire et al. 2025; Favero, Sclocchi, Wyart 2025", "The training time at which F_mem becomes appreciable grows about linearly with N, while the time at which the test loss is lowest does not depend on N.", "tau_mem and tau_gen vs N from snapshots along training, log-log slopes with CIs"),
     ("correlation-overstates-originality", "T25 §5.4, §6.3", "Perceptual nearest neighbours are closer than correlation suggests, so correlation overstates originality.", "recall of correlation top-k vs the exact LPIPS nearest neighbour"),
 ]:
     register_claim(ClaimInfo(id=_id, source=_source, statement=_statement, measurable=_measurable))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,50 @@ def ratio_to_memorized(ratio: Any, *, threshold: float = GU_RATIO_THRESHOLD) -> 
 def memorized_fraction(samples: Any, train: Any, *, threshold: float = GU_RATIO_THRESHOLD, max_bytes: int = DEFAULT_MAX_BYTES) -> float:
     """Share of samples that Gu et al.'s criterion calls memorized."""
     return float(ratio_to_memorized(nearest_distance_ratio(samples, train, max_bytes=max_bytes), threshold=threshold).mean())
+
+
+# Bonnaire et al.'s compute_fmem.py: 1,000 bootstrap resamples, 95%
+FMEM_BOOTSTRAP = 1000
+
+
+@dataclass(frozen=True)
+class FractionEstimate:
+    """A share of samples (e.g. F_mem) with its percentile bootstrap CI over the samples."""
+
+    value: float
+    ci: tuple[float, float]
+    n: int  # samples it is the share of
+    n_boot: int
+    seed: int
+
+    def describe(self) -> str:
+        return f"{self.value:.3f} (95% CI {self.ci[0]:.3f}..{self.ci[1]:.3f}, {self.n} samples, {self.n_boot} resamples)"
+
+
+def fraction_ci(flags: Any, *, n_boot: int = FMEM_BOOTSTRAP, alpha: float = 0.05, seed: int = 0) -> FractionEstimate:
+    """Share of true ``flags`` with a percentile bootstrap CI (all flags equal: the CI is the point)."""
+    from ..stats import bootstrap_ci
+
+    f = np.asarray(flags).ravel()
+    if f.size == 0:
+        raise InputError("fraction_ci: no flags")
+    if f.dtype != bool:
+        raise InputError(f"fraction_ci: flags must be booleans, got {f.dtype}")
+    x = f.astype(np.float64)
+    if f.size == 1:
+        return FractionEstimate(float(x[0]), (float(x[0]), float(x[0])), 1, n_boot, seed)
+    ci = bootstrap_ci(x, np.mean, n_boot=n_boot, alpha=alpha, seed=seed)
+    return FractionEstimate(float(x.mean()), (float(ci.lo), float(ci.hi)), int(f.size), n_boot, seed)
+
+
+def memorised_fraction_ci(samples: Any, train: Any, *, threshold: float = GU_RATIO_THRESHOLD, n_boot: int = FMEM_BOOTSTRAP,
+                          seed: int = 0, max_bytes: int = DEFAULT_MAX_BYTES) -> FractionEstimate:
+    """F_mem of ``samples`` against ``train`` (Gu et al.'s criterion per sample) with Bonnaire et
+    al.'s bootstrap CI over samples. Any denoiser's samples can be judged this way: the trained
+    pairs of a profile, or a control whose answer is known (a memorising empirical denoiser must
+    give ~1, samples of a Gaussian fitted to the training set ~0)."""
+    ratios = nearest_distance_ratio(samples, train, max_bytes=max_bytes)
+    return fraction_ci(ratio_to_memorized(ratios, threshold=threshold), n_boot=n_boot, seed=seed)
 
 
 def reproducibility_score(similarities: Any, *, threshold: float) -> float:
