@@ -48,8 +48,9 @@ def replicated_with_random_reference(profile, evaluation, protocol: str) -> list
 
 def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
     """(LPIPS metric, model A's samples, A's training images) at the protocol's largest N for the
-    perceptual claims, recording the shared parameters and notes; None after concluding
-    INCONCLUSIVE when genuine LPIPS weights are missing (never a random backbone)."""
+    perceptual claims, recording the shared parameters and notes. Without genuine LPIPS weights the
+    claim is not run (``claim.not_run`` ends the test, naming the command that installs them); a
+    random backbone is never used."""
     from ..errors import MissingResourceError
     from ..metrics.perceptual import LPIPS
     from ..metrics.rerank import evaluation_samples
@@ -59,8 +60,8 @@ def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
     try:
         metric = LPIPS("vgg")
     except MissingResourceError as exc:
-        claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
-        return None
+        claim.not_run(f"genuine LPIPS weights missing: {exc}",
+                      "memgen lpips install-weights (scripts/setup.sh runs it), or MEMGEN_LPIPS_WEIGHTS=FILE")
     samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
     claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; samples mapped to the "
                f"training images' intensity before LPIPS (per-image mean/sd {notes['raw_mean']:.3f}/{notes['raw_sd']:.3f} -> "

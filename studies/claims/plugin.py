@@ -17,7 +17,7 @@ import pytest
 from ..errors import InputError, MemgenError
 from ..profiles import DEFAULT_PROFILE, get_profile
 from .expectations import ANY, ClaimFiles, load_claim_files, lookup
-from .recorder import AS_EXPECTED, Claim, plain
+from .recorder import AS_EXPECTED, ENDED, Claim, ClaimEnded, plain
 from .registry import ClaimInfo, get_claim
 
 PROFILE_ENV = "MEMGEN_PROFILE"
@@ -198,7 +198,12 @@ def claim(request: pytest.FixtureRequest) -> Claim:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    result = yield  # a test that raised stops here: it is an error, not a verdict
+    try:
+        result = yield  # a test that raised stops here: it is an error, not a verdict
+    except ClaimEnded as ended:
+        # claim.not_run / claim.not_applicable: no verdict on purpose; the test passes with that status
+        item.stash[_STATE] = {"judged": ended.status}
+        return None
     if _ITEM not in item.stash:
         return result
     recorder = item.stash.get(_RECORDER, None)
@@ -256,7 +261,7 @@ def _finish_record(item: pytest.Item, found: _ItemClaim, state: dict) -> None:
         "measures": [], "tables": [], "figures": [], "notes": [], "methods": [], "thresholds": {}, "proposals": {},
         "verdict": None, "reason": "", "expected": None, "expectation": None,
     }
-    if record["expected"] is None:
+    if record["expected"] is None and state.get("judged") not in ENDED:
         e = lookup(found.files.expectations, session.profile, record["param_id"])
         if e is not None:
             record["expected"] = e.expected.value
