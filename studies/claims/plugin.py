@@ -83,6 +83,9 @@ class ClaimsSession:
         self.files: dict[str, ClaimFiles | InputError] = {}
         self.records: list[dict] = []
         self.started = time.time()
+        from ..progress import _cpu_seconds
+
+        self._wall0, self._cpu0 = time.perf_counter(), _cpu_seconds()
         self.written: list[Path] = []
         self.write_error: str | None = None
         self.worker_id = getattr(config, "workerinput", {}).get("workerid")
@@ -104,13 +107,20 @@ class ClaimsSession:
             return
         if not self.records:
             return  # no claim test ran (a unit-test run): leave the last report alone
+        from ..report.html import render_html
         from ..report.verdict_report import build_report, write_report
 
         try:
+            phases = self.phases()
+            wall, cpu = time.perf_counter(), _cpu()
             report = build_report(
                 self.records, profile=self.profile, started=self.started, finished=time.time(),
                 rootdir=self.config.rootpath, args=list(self.config.invocation_params.args), recalibrate=self.recalibrate,
+                phases=phases,
             )
+            render_html(json.loads(json.dumps(report)))  # timed as the report phase; written below with its own row
+            report["phases"]["report"] = {"wall_s": round(time.perf_counter() - wall, 3), "cpu_s": round(_cpu() - cpu, 3),
+                                          "note": "verdict.json built and verdict.html rendered"}
             self.written = list(write_report(report, self.report_dir))
             if self.recalibrate:
                 from .recalibrate import write_proposals
@@ -118,6 +128,28 @@ class ClaimsSession:
                 self.written.append(write_proposals(report, self.proposed_path, claims_dir=self.claims_dir))
         except MemgenError as exc:
             self.write_error = str(exc)
+
+
+    def phases(self) -> dict:
+        """Wall and CPU seconds per phase: those measured before pytest (``$MEMGEN_PHASES``: setup),
+        those the fixtures measured in this process (data, training, evaluation), and the claims,
+        the rest of the session."""
+        from ..progress import TIMER, ordered, phases_from_env
+
+        out = dict(phases_from_env())
+        inner = {k: dict(v) for k, v in TIMER.phases.items()}
+        wall = time.perf_counter() - self._wall0 - sum(v["wall_s"] for v in inner.values())
+        cpu = _cpu() - self._cpu0 - sum(v["cpu_s"] for v in inner.values())
+        out.update(inner)
+        out["claims"] = {"wall_s": round(max(0.0, wall), 3), "cpu_s": round(max(0.0, cpu), 3),
+                         "note": f"{len(self.records)} claim runs, the session less the phases above"}
+        return ordered(out)
+
+
+def _cpu() -> float:
+    from ..progress import _cpu_seconds
+
+    return _cpu_seconds()
 
 
 def pytest_configure(config: pytest.Config) -> None:
