@@ -9,7 +9,7 @@ convergence is lower; REFUTED when it is significantly higher; INCONCLUSIVE othe
 
 Where the profile trains training-seed replicates of both pairs (``Profile.replicated_pairs``), the
 test runs on each replicate and a verdict needs all of them to agree; otherwise INCONCLUSIVE. Added
-2026-12-01 (third session): on the background-rich smoke data the eyeglasses comparison was
+2026-12-01 (commits 5fae830 and e63a308): on the background-rich smoke data the eyeglasses comparison was
 REFUTED with training seeds 0/1 (0.543 vs 0.415, p 0.002) and equal with seeds 2/3 and 4/5 (0.547 vs
 0.547, 0.623 vs 0.645; scripts/seed_check.py --attributes), the training-seed dependence that made
 originality, identity-less-stable and identity-psnr-equal judge their replicates."""

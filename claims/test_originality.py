@@ -11,7 +11,7 @@ copies or the test goes the other way.
 Where the profile trains training-seed replicates of the protocol's largest-N pair
 (``Profile.replicated_pairs``: every protocol's largest N in smoke), all replicates are pooled and
 every replicate's median difference must lie on the verdict's side (``decide_originality``); their
-disagreement is INCONCLUSIVE. Pooling was added 2026-12-01 (third session) before the recalibration
+disagreement is INCONCLUSIVE. Pooling was added 2026-12-01 (commits 5fae830 and e63a308) before the recalibration
 that uses it: on the background-rich smoke data the per-replicate sign flipped with the training seed.
 
 Reported beside it, not part of the decision (added after registration, 2026-12-01): the same
