@@ -49,7 +49,7 @@ def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
     claim.figure("convergence", distribution_figure({f"{protocol}": np.concatenate([c[0] for c in per]), "random": np.concatenate([c[1] for c in per])},
                                                      title=f"N={ev.n}: same-seed convergence" + (f", {len(per)} replicates" if len(per) > 1 else ""),
                                                      xlabel="A/B correlation above the different-seed median"), "")
-    claim.figure("same-noise samples", same_noise_grid_figure([ref, ev], f"random (left) vs {protocol} (right)"), "")
+    claim.figure("same-noise samples", same_noise_grid_figure([ref, ev], f"random (upper block) vs {protocol} (lower block)"), "")
     each = "; ".join(f"{np.median(ca):.3f} vs {np.median(cr):.3f} (p {pl:.2g} / {pm:.2g})" for ca, cr, pl, pm in per)
     if len(per) > 1:
         each = f"{len(per)} training-seed replicates, {protocol} vs random convergence (p lower / higher): {each}"
