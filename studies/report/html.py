@@ -82,6 +82,7 @@ _register_reading_helpers()
 
 
 def render_html(report: dict) -> str:
+    from ..progress import ordered
     from . import reading
 
     results = report["results"]
@@ -94,5 +95,5 @@ def render_html(report: dict) -> str:
     return _ENV.get_template("verdict.html.j2").render(
         report=report, by_claim=by_claim, controls=controls, matrix=reading.matrix(results, list(by_claim)),
         profile_info=report.get("profile_info") or reading.profile_summary(report["profile"]),
-        phases=report.get("phases") or {}, summary=report["summary"],
+        phases=ordered(report.get("phases") or {}), summary=report["summary"],  # verdict.json sorts its keys
     )
