@@ -141,6 +141,19 @@ def deciding_sentence(record: dict, fmt) -> str:
     return text
 
 
+def deciding_short(record: dict, fmt) -> str:
+    """The summary table's cell: '<measure> = <value> [lo, hi]; needs < <threshold>'."""
+    m = deciding_measure(record)
+    if m is None:
+        return ""
+    text = f"{m['name']} = {fmt(m['value'])}" + (f" {m['unit']}" if m.get("unit") else "")
+    if m.get("ci"):
+        text += f" [{fmt(m['ci'][0])}, {fmt(m['ci'][1])}]"
+    if m.get("threshold") is not None and m.get("direction"):
+        text += f"; needs {m['direction']} {fmt(m['threshold'])}"
+    return text
+
+
 def profile_summary(name: str) -> dict:
     """What a profile is and what its verdicts can and cannot say, from the registered profile."""
     # no torch here (the parameter count would need it): the report is built in pytest's session
