@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from typing import Callable, Iterator, Optional, TextIO
 
@@ -42,37 +43,65 @@ class Progress:
     one line is printed per finished item."""
 
     def __init__(self, what: str, total: int, *, stream: Optional[TextIO] = None, live: Optional[bool] = None,
-                 estimates: Optional[dict] = None, write: Optional[Callable[[str], None]] = None, clock=time.monotonic):
+                 estimates: Optional[dict] = None, write: Optional[Callable[[str], None]] = None, clock=time.monotonic,
+                 parallel: int = 1):
         self.what, self.total = what, int(total)
         self.stream = stream if stream is not None else sys.stderr
         self.live = bool(getattr(self.stream, "isatty", lambda: False)()) if live is None else live
         self._write = write
         self.estimates = dict(estimates or {})
+        self.parallel = max(1, int(parallel))  # items run at once: before the first finishes, the ETA is the plan's
         self.clock = clock
         self.started = clock()
         self.done = 0
         self.current: list[str] = []
         self.spent_estimate = 0.0  # estimated cost of the finished items
         self._last_len = 0
+        self._lock = threading.Lock()
 
     # -- what the caller reports --------------------------------------------------------------
 
     def start(self, label: str) -> None:
-        self.current.append(label)
-        if self.live:
-            self._show()
+        with self._lock:
+            self.current.append(label)
+            if self.live:
+                self._show()
 
     def finish(self, label: str, seconds: Optional[float] = None) -> None:
-        if label in self.current:
-            self.current.remove(label)
-        self.done += 1
-        self.spent_estimate += self.estimates.get(label, 1.0)
-        if self.live:
-            self._show(end="\n" if self.done >= self.total else "")
-        else:
-            took = f" in {fmt_duration(seconds)}" if seconds is not None else ""
-            self._emit(f"memgen: {self.what} {self.done}/{self.total} done: {label}{took}; elapsed {fmt_duration(self.elapsed)}, "
-                       f"ETA {fmt_duration(self.eta())}\n")
+        with self._lock:
+            if label in self.current:
+                self.current.remove(label)
+            self.done += 1
+            self.spent_estimate += self.estimates.get(label, 1.0)
+            if self.live:
+                self._show(end="\n" if self.done >= self.total else "")
+            else:
+                took = f" in {fmt_duration(seconds)}" if seconds is not None else ""
+                self._emit(f"memgen: {self.what} {self.done}/{self.total} done: {label}{took}; elapsed {fmt_duration(self.elapsed)}, "
+                           f"ETA {fmt_duration(self.eta())}\n")
+
+    @contextlib.contextmanager
+    def ticking(self, every: float = 1.0) -> Iterator["Progress"]:
+        """On a terminal, redraw the line every ``every`` seconds while the block runs, so elapsed
+        time and the ETA move during a long item; elsewhere nothing (a log gets lines per item)."""
+        if not self.live:
+            yield self
+            return
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(every):
+                with self._lock:
+                    if self.current and self.done < self.total:
+                        self._show()
+
+        thread = threading.Thread(target=tick, name="memgen-progress", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
 
     # -- numbers --------------------------------------------------------------------------------
 
@@ -85,6 +114,8 @@ class Progress:
         if self.done >= self.total:
             return 0.0
         if self.done == 0 or self.spent_estimate <= 0:
+            if len(self.estimates) >= self.total and self.estimates:  # the plan's estimate, until a measured rate exists
+                return max(0.0, sum(self.estimates.values()) / self.parallel - self.elapsed)
             return None
         total_estimate = sum(self.estimates.values()) if len(self.estimates) >= self.total else None
         remaining = (total_estimate - self.spent_estimate) if total_estimate is not None else (self.total - self.done) * (self.spent_estimate / self.done)

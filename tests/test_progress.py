@@ -23,7 +23,8 @@ def test_eta_scales_remaining_estimates_by_the_measured_rate():
     clock = Clock()
     out = io.StringIO()
     p = Progress("models trained", 3, stream=out, live=False, estimates={"a": 10.0, "b": 10.0, "c": 20.0}, clock=clock)
-    assert p.eta() is None  # nothing finished: no rate yet
+    assert p.eta() == pytest.approx(40.0)  # nothing finished: the plan's estimate
+    assert Progress("x", 3, stream=out, live=False, clock=clock).eta() is None  # no estimates, no rate: unknown
     p.start("a")
     clock.t = 30.0  # three times slower than estimated
     p.finish("a", 30.0)
@@ -133,3 +134,22 @@ def test_zoo_build_cli_prints_the_plan_and_a_line_per_model(tiny, tmp_path, caps
     assert "memgen plan (profile zootest):" in captured.out
     lines = [l for l in captured.err.splitlines() if l.startswith("memgen: models trained")]
     assert len(lines) == 4 and lines[-1].startswith("memgen: models trained 4/4 done: zootest/random/")
+
+
+def test_ticking_redraws_a_live_line_while_an_item_runs_and_is_silent_in_a_log():
+    import time as _time
+
+    out = io.StringIO()
+    p = Progress("models trained", 1, stream=out, live=True)
+    with p.ticking(every=0.02):
+        p.start("smoke/random/A/N10")
+        _time.sleep(0.2)
+        p.finish("smoke/random/A/N10", 0.2)
+    assert out.getvalue().count("\r") >= 4 and out.getvalue().endswith("\n")
+    log = io.StringIO()
+    q = Progress("models trained", 1, stream=log, live=False)
+    with q.ticking(every=0.02):
+        q.start("x")
+        _time.sleep(0.1)
+        q.finish("x", 0.1)
+    assert log.getvalue().count("\n") == 1 and "\r" not in log.getvalue()
