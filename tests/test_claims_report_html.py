@@ -92,7 +92,7 @@ def test_matrix_and_summary_are_in_the_rendered_dom_and_every_link_resolves(html
     missing = sorted({l for l in links if l not in ids})
     assert not missing, f"in-page links without a target: {missing}"
     # the not-run run says what provides its input; the decision rule shows its measured error rates
-    assert "Provide it with:" in dom and "false-positive rate 0.04" in dom and "power 0.91" in dom and "(prediction)" in dom
+    assert "Provide it with:" in dom and "false-positive rate 0.04" in dom and "FPR 0.04 power 0.91" in dom and "(prediction)" in dom
     assert "4 with a verdict" not in dom and "1 not run" in dom and "1 not applicable" in dom
 
 
