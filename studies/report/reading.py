@@ -11,9 +11,12 @@ from typing import Any, Optional
 
 # the order of K24 and T25's argument: memorisation at small N, the PSNR gap, same-noise convergence,
 # originality, then splits and attributes, the perceptual (LPIPS) measures, and last the facts about
-# the data and the model (dedup, counts, parameter count). A claim not listed here follows, by id.
+# the data and the model (dedup, counts, parameter count). A claim not listed here comes after the
+# LPIPS claims, by id, and before the data facts.
 PAPER_ORDER = (
     "memorization-small-n",
+    "memorised-fraction-falls",
+    "memorisation-time-grows",
     "psnr-gap",
     "same-noise-convergence",
     "originality",
@@ -37,8 +40,11 @@ OTHER = "other"  # the matrix column of runs that are not about one split protoc
 NOT_RUN, NOT_APPLICABLE = "not-run", "not-applicable"
 
 
-def claim_rank(claim_id: str) -> tuple[int, str]:
-    return (PAPER_ORDER.index(claim_id), "") if claim_id in PAPER_ORDER else (len(PAPER_ORDER), claim_id)
+FACTS_FROM = PAPER_ORDER.index("unet-params")  # the data and model facts close the page
+
+
+def claim_rank(claim_id: str) -> tuple[float, str]:
+    return (PAPER_ORDER.index(claim_id), "") if claim_id in PAPER_ORDER else (FACTS_FROM - 0.5, claim_id)
 
 
 def protocol_of(record: dict) -> str:
