@@ -120,10 +120,3 @@ def test_screenshot_is_not_blank_and_shows_the_badges(html, tmp_path):
     assert share((0xB3, 0x26, 0x1E)) > 1e-4  # REFUTED red
     assert share((0xF2, 0xB7, 0x05)) > 1e-4  # INCONCLUSIVE amber
 
-
-def test_claims_follow_the_papers_order_and_new_claims_come_before_the_data_facts():
-    from studies.report.reading import claim_rank
-
-    ids = ["celeba-facts", "some-new-claim", "psnr-gap", "lpips-rank-inversion", "memorization-small-n", "dedup-count", "originality"]
-    assert sorted(ids, key=claim_rank) == ["memorization-small-n", "psnr-gap", "originality", "lpips-rank-inversion",
-                                           "some-new-claim", "dedup-count", "celeba-facts"]
