@@ -67,6 +67,18 @@ def _register_reading_helpers() -> None:
     _ENV.filters["deciding_short"] = lambda r: reading.deciding_short(r, fmt)
     _ENV.filters["rule"] = lambda rule: reading.rule_text(rule, fmt)
     _ENV.filters["seconds"] = fmt_seconds
+    _ENV.filters["repo_path"] = repo_path
+
+
+def repo_path(path) -> str:
+    """A registered file as the repository names it (``claims/expectations/x.toml``), not as this
+    machine's checkout does."""
+    text = str(path or "")
+    for root in ("claims/", "studies/", "benchmarks/"):
+        i = text.rfind("/" + root)
+        if i != -1:
+            return text[i + 1:]
+    return text
 
 
 def fmt_seconds(value) -> str:

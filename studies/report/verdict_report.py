@@ -69,9 +69,14 @@ def key_measure(record: dict) -> dict | None:
 
 def build_report(records: list[dict], *, profile: str, started: float, finished: float, rootdir, args: list[str], recalibrate: bool,
                  phases: Optional[dict] = None) -> dict:
-    from .reading import claim_rank, count_outcomes, profile_summary
+    from .reading import PROTOCOLS, claim_rank, count_outcomes, profile_summary, protocol_of
 
-    records = sorted(records, key=lambda r: (claim_rank(r["claim"]), r["nodeid"]))  # the papers' order
+    def protocol_rank(r: dict) -> int:
+        p = protocol_of(r)
+        return PROTOCOLS.index(p) if p in PROTOCOLS else len(PROTOCOLS)
+
+    # the papers' order of claims; within a claim the protocols as the papers list them (random first)
+    records = sorted(records, key=lambda r: (claim_rank(r["claim"]), protocol_rank(r), r["nodeid"]))
     for r in records:
         r["key_measure"] = key_measure(r)
     counts = {s: 0 for s in STATUSES}
