@@ -51,6 +51,7 @@ def test_plan_and_progress_reach_the_terminal_and_phases_the_report(pytester, mo
     assert sorted(phases) == sorted(["setup", "data", "training", "evaluation", "claims", "report"])
     assert phases["setup"]["wall_s"] == 1.5 and phases["training"]["wall_s"] > 0 and phases["training"]["cpu_s"] > 0
     assert phases["training"]["note"] == "4 models, 1 at a time"
+    assert phases["evaluation"]["note"] == "0 of 2 A/B pairs cached when the run started"
     html = (pytester.path / "rep" / "verdict.html").read_text()
     table = html.split('id="phases"', 1)[1].split("</table>", 1)[0]
     assert [table.index(f"<td>{p}</td>") for p in ("setup", "data", "training", "evaluation", "claims", "report")] == sorted(
