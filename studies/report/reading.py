@@ -116,6 +116,8 @@ def scale_of(m: dict, thresholds: dict) -> str:
     name = str(m.get("name", "")).lower()
     if unit:
         return unit
+    if "relative" in name:
+        return "relative difference, 0 = none"
     if "correlation" in name or "excess" in name or name.startswith("r_") or "tau" in name:
         return "correlation scale, -1 to 1"
     if "share" in name or "fraction" in name or "rate" in name or "purity" in name:
