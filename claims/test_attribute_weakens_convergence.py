@@ -9,7 +9,7 @@ convergence is lower; REFUTED when it is significantly higher; INCONCLUSIVE othe
 
 Where the profile trains training-seed replicates of both pairs (``Profile.replicated_pairs``), the
 test runs on each replicate and a verdict needs all of them to agree; otherwise INCONCLUSIVE. Added
-2026-12-01 (third session): on the background-rich smoke data the eyeglasses comparison was
+2026-12-01 (commits 5fae830 and e63a308): on the background-rich smoke data the eyeglasses comparison was
 REFUTED with training seeds 0/1 (0.543 vs 0.415, p 0.002) and equal with seeds 2/3 and 4/5 (0.547 vs
 0.547, 0.623 vs 0.645; scripts/seed_check.py --attributes), the training-seed dependence that made
 originality, identity-less-stable and identity-psnr-equal judge their replicates."""
@@ -49,7 +49,7 @@ def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
     claim.figure("convergence", distribution_figure({f"{protocol}": np.concatenate([c[0] for c in per]), "random": np.concatenate([c[1] for c in per])},
                                                      title=f"N={ev.n}: same-seed convergence" + (f", {len(per)} replicates" if len(per) > 1 else ""),
                                                      xlabel="A/B correlation above the different-seed median"), "")
-    claim.figure("same-noise samples", same_noise_grid_figure([ref, ev], f"random (left) vs {protocol} (right)"), "")
+    claim.figure("same-noise samples", same_noise_grid_figure([ref, ev], f"random (upper block) vs {protocol} (lower block)"), "")
     each = "; ".join(f"{np.median(ca):.3f} vs {np.median(cr):.3f} (p {pl:.2g} / {pm:.2g})" for ca, cr, pl, pm in per)
     if len(per) > 1:
         each = f"{len(per)} training-seed replicates, {protocol} vs random convergence (p lower / higher): {each}"

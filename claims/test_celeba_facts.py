@@ -1,15 +1,17 @@
 """celeba-facts (T25 §2.2; SPEC §1): the counts the reproduction reports are the counts of the
 metadata files. Every count is compared for equality with its published value (claims/thresholds/
-celeba-facts.toml); one mismatch refutes the claim. Without the metadata folder the claim is
-INCONCLUSIVE: the parametrisation id says which case ran, and each case has its expectation."""
+celeba-facts.toml); one mismatch refutes the claim. Without the metadata folder the claim is not run
+(a missing input is not a verdict): the report names the folder it needs and how to give it."""
 
 import pytest
 
-from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
+from studies.claims.verdict import REFUTED, SUPPORTED
 from studies.data.celeba import default_meta_dir
 from studies.data.facts import compute_facts
 
 META = default_meta_dir()
+# what provides the metadata (the folder holding list_attr_celeba.txt and identity_CelebA.txt)
+NEEDS_META = "MEMGEN_CELEBA_META=DIR (or the folder ../shared/celeba beside the checkout); memgen data facts --meta DIR reads the same files"
 
 # (measure name, threshold name, how to read it from compute_facts)
 COUNTS = [
@@ -34,8 +36,7 @@ def test_celeba_facts(claim, meta_dir):
     claim.method("exact counts of list_attr_celeba.txt and identity_CelebA.txt (studies.data.facts.compute_facts); every count must equal its published value")
     if meta_dir is None:
         claim.param(meta_dir="absent")
-        claim.conclude(INCONCLUSIVE, "CelebA metadata folder not found (set MEMGEN_CELEBA_META or place it at ../shared/celeba)")
-        return
+        claim.not_run("CelebA metadata folder not found (list_attr_celeba.txt and identity_CelebA.txt)", NEEDS_META)
     claim.param(meta_dir=str(meta_dir))
     facts = compute_facts(meta_dir)
     wrong = []

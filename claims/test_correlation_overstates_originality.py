@@ -3,7 +3,7 @@ is closer than correlation suggests. T25 calls a full-set LPIPS search infeasibl
 (``lpips_nn.exact_nearest`` over the model's whole training set). Verdict on the relative LPIPS gap
 1 - LPIPS(exact NN) / LPIPS(correlation top-1), bootstrap CI over samples; recall@10 of the
 correlation pre-selection against the exact nearest neighbour is reported. Without genuine LPIPS
-backbone weights: INCONCLUSIVE with that reason."""
+backbone weights the claim is not run, naming the command that installs them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """dedup-count (T25 §3.3): "the procedure removed exactly 6,354 near-duplicates from 202,589 images,
 yielding 196,235". Needs T25's real CelebA tensor (40x40 grayscale, in T25's published order): give a
 dataset artifact folder (images.npy + manifest.json) or an .npy array through $MEMGEN_CELEBA. Without
-it the claim is INCONCLUSIVE, with that reason; synthetic faces cannot say anything about this count."""
+it the claim is not run (a missing input is not a verdict); synthetic faces cannot say anything about this count."""
 
 import os
 from pathlib import Path
@@ -36,8 +36,8 @@ def test_dedup_count(claim, data):
     claim.param(source=str(SOURCE) if SOURCE else None, threshold=0.95)
     claim.method("count of the exact engine's removed set (== the dense rule) on T25's 40x40 grayscale tensor, vs the published count (exact equality)")
     if SOURCE is None:
-        claim.conclude(INCONCLUSIVE, f"real CelebA images are not available: set ${ENV} to a 40x40 grayscale dataset artifact or .npy of T25's 202,589 ordered images")
-        return
+        claim.not_run("real CelebA images are not available (T25's 202,589 ordered images, 40x40 grayscale)",
+                      f"{ENV}=PATH: a dataset artifact folder (images.npy + manifest.json, e.g. the folder printed by memgen data build --celeba DIR --res 40 --order ORDER_FILE) or an .npy array")
     images = load_images(SOURCE)
     removed = remove_duplicates(images, method="exact")
     claim.measure("images in", int(images.shape[0]), threshold=N_PUBLISHED, direction="==")

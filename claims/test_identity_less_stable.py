@@ -51,7 +51,7 @@ def test_identity_less_stable(claim, profile, evaluation, protocol):
     claim.figure("per-seed A/B correlation", distribution_figure({"identity same seed": ab_id, "identity different seeds": np.concatenate([e.null for e, _ in pairs]),
                                                                   "random same seed": ab_rd, "random different seeds": np.concatenate([r.null for _, r in pairs])},
                                                                  title=f"N={ev.n}, {len(pairs)} replicates", xlabel="A/B correlation"), "")
-    claim.figure("same-noise samples", same_noise_grid_figure([ref, ev], "random (left) vs identity (right), replicate 0", seeds=6), "")
+    claim.figure("same-noise samples", same_noise_grid_figure([ref, ev], "random (upper block) vs identity (lower block), replicate 0", seeds=6), "")
     if more.pvalue < 0.05:
         claim.conclude(SUPPORTED, f"{div_id.sum()}/{len(div_id)} identity seeds diverge vs {div_rd.sum()}/{len(div_rd)} random, p={more.pvalue:.2g}")
     elif fewer.pvalue < 0.05:

@@ -9,7 +9,7 @@ REFUTED when the 90% CI of the difference lies wholly outside the margin; else I
 Where the profile trains training-seed replicates of the identity and random pairs
 (``Profile.replicates``), each replicate is tested on its own and the verdict needs all of them to
 agree (equivalent in every replicate, or outside the margin in every one); otherwise INCONCLUSIVE.
-Added 2026-12-01 (third session) with the background-rich smoke data: replicate 0 alone was
+Added 2026-12-01 (commits 5fae830 and e63a308) with the background-rich smoke data: replicate 0 alone was
 equivalent (p 0.006) while replicates 1 and 2 were not (p 0.43, 0.053), the same training-seed
 dependence that made originality and identity-less-stable pool their replicates. Pooling the
 images of all replicates into one Welch test would ignore the spread between replicates."""

@@ -2,7 +2,7 @@
 correlation with LPIPS changes which one is nearest. T25 shows two examples; here, over the samples
 of the largest-N model of each protocol: the top-1 change rate with a bootstrap CI (the verdict),
 the Kendall tau between the two orders and the LPIPS gain of the new top-1. Without genuine LPIPS
-backbone weights the verdict is INCONCLUSIVE with that reason (never a random backbone silently)."""
+backbone weights the claim is not run, naming the command that installs them (never a random backbone)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ copies or the test goes the other way.
 Where the profile trains training-seed replicates of the protocol's largest-N pair
 (``Profile.replicated_pairs``: every protocol's largest N in smoke), all replicates are pooled and
 every replicate's median difference must lie on the verdict's side (``decide_originality``); their
-disagreement is INCONCLUSIVE. Pooling was added 2026-12-01 (third session) before the recalibration
+disagreement is INCONCLUSIVE. Pooling was added 2026-12-01 (commits 5fae830 and e63a308) before the recalibration
 that uses it: on the background-rich smoke data the per-replicate sign flipped with the training seed.
 
 Reported beside it, not part of the decision (added after registration, 2026-12-01): the same
@@ -54,7 +54,8 @@ def test_originality(claim, profile, evaluation, trained, protocol):
     claim.method(f"per seed: same-seed A/B correlation vs the larger nearest-training correlation of the two samples; {test.describe()}"
                  + (f"; {len(evs)} training-seed replicates x {len(ev.ab)} seeds pooled, each replicate's median difference must agree" if len(evs) > 1 else "")
                  + f"; copies: median nearest-training correlation CI above {copy}")
-    claim.measure("median A/B minus nearest-training correlation", float(np.median(x - y)), key=True)
+    # the side of 0 the claim needs (shown as the deciding number; the verdict adds the signed-rank test and the replicates)
+    claim.measure("median A/B minus nearest-training correlation", float(np.median(x - y)), threshold=0.0, direction=">", key=True)
     if len(evs) > 1:
         for r, (a, b) in enumerate(zip(ab, nearest)):
             claim.measure(f"replicate {r}: median A/B minus nearest", float(np.median(a - b)))

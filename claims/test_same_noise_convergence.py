@@ -11,7 +11,7 @@ the largest N's CI lies above the smallest N's) and at the largest N its CI lies
 import numpy as np
 import pytest
 
-from studies.claims.core import PROTOCOLS, distribution_figure, same_noise_grid_figure, shift_ci
+from studies.claims.core import PROTOCOLS, distribution_figure, same_noise_grid_figure, shift_ci, similarity_vs_n_figure
 from studies.claims.verdict import INCONCLUSIVE, REFUTED, SUPPORTED
 from studies.metrics.criteria import reproducibility_score
 from studies.stats import trend_test
@@ -21,7 +21,7 @@ from studies.stats import trend_test
 @pytest.mark.claim("same-noise-convergence", source="K24 Fig. 2; T25 Fig. 3",
                    statement="Samples of A and B from the same seed converge as N grows.")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_same_noise_convergence(claim, profile, evaluation, protocol):
+def test_same_noise_convergence(claim, profile, evaluation, trained, protocol):
     evals = [evaluation(protocol, n) for n in profile.protocol(protocol).n_grid]
     claim.param(protocol=protocol, n_grid=[ev.n for ev in evals], start=evals[0].summary["start"])
     excess_min = claim.threshold("excess_min")
@@ -47,7 +47,12 @@ def test_same_noise_convergence(claim, profile, evaluation, protocol):
         grows = excesses[-1][1][0] > excesses[0][1][1]
         claim.method("growth: the largest N's excess CI lies above the smallest N's")
     claim.method(f"convergence at N = median same-seed minus median different-seed A/B correlation, 95% bootstrap CI; the largest N's CI must lie above {excess_min}")
-    claim.figure("same-noise grid", same_noise_grid_figure(evals, protocol), "same seed, model A above model B, one column per N")
+    claim.figure("A/B and nearest-training similarity vs N", similarity_vs_n_figure(evals, protocol),
+                 "K24 Fig. 2 in numbers: same-seed A/B correlation rising above its different-seed null as N grows is generalisation; "
+                 "a sample's correlation with its nearest training image above the held-out reference is memorisation")
+    nearest = [(trained(protocol, "A", n).train_images, trained(protocol, "B", n).train_images) for n in profile.protocol(protocol).n_grid]
+    claim.figure("same-noise grid", same_noise_grid_figure(evals, protocol, nearest=nearest),
+                 "one block per N; in each, model A's samples above model B's from the same noise (one column per seed), each beside its nearest training image")
     claim.figure("A/B correlation", distribution_figure(
         {**{f"N={ev.n} same seed": ev.ab for ev in evals}, f"N={evals[-1].n} different seeds": evals[-1].null},
         title=f"{protocol}: A/B sample correlation", xlabel="correlation"), "per-seed same-seed correlation per N and the different-seed null")

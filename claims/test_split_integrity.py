@@ -42,14 +42,15 @@ def _params():
     return out
 
 
-def _source(source: str, profile_name: str):
+def _source(claim, source: str, profile_name: str):
     """(metadata, dataset order, profile whose N grid and split configs are used, description)."""
     if source in _META_CACHE:
         return _META_CACHE[source] + (get_profile(PAPER_PROFILE if source == "celeba" else profile_name),)
     if source == "celeba":
         meta_dir = default_meta_dir()
         if meta_dir is None:
-            pytest.skip("CelebA metadata folder not found (../shared/celeba or MEMGEN_CELEBA_META)")
+            claim.not_run("CelebA metadata folder not found (list_attr_celeba.txt and identity_CelebA.txt)",
+                          "MEMGEN_CELEBA_META=DIR (or the folder ../shared/celeba beside the checkout)")
         desc = f"real CelebA metadata {meta_dir}, seeded order (seed {ORDER_SEED}) of all names, no dedup (no images)"
     else:
         synth = get_profile(profile_name).data.synth or SynthConfig()
@@ -68,7 +69,7 @@ def _source(source: str, profile_name: str):
 )
 @pytest.mark.parametrize("protocol, source", _params())
 def test_split_integrity(claim, profile_name, protocol, source):
-    meta, order, desc, grid_profile = _source(source, profile_name)
+    meta, order, desc, grid_profile = _source(claim, source, profile_name)
     grid = grid_profile.protocol(protocol)
     cfg = grid.split
     claim.param(protocol=protocol, source=source, data=desc, n_grid=list(grid.n_grid), grid_profile=grid_profile.name,

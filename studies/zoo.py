@@ -440,12 +440,14 @@ def build_one(root: str, celeba_dir: Optional[str], profile: Union[str, Profile]
 
 def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "local", workers: int = 1,
                   cluster: Optional[str] = None, slurm: Optional[dict] = None, folder: Optional[Path] = None,
-                  profiles: Optional[dict[str, Profile]] = None) -> list[str]:
+                  profiles: Optional[dict[str, Profile]] = None, progress=None) -> list[str]:
     """Train the models of ``specs`` not yet in ``zoo``; returns their folders.
 
     ``local``: in this process (workers = 1) or a pool of ``workers`` processes of one thread each.
     ``slurm``: one submitit job per model, submitted as a job array; ``cluster`` is submitit's
-    (None = detect, "local" = subprocesses on this machine, used in tests)."""
+    (None = detect, "local" = subprocesses on this machine, used in tests). ``progress`` (a
+    ``studies.progress.Progress`` or anything with ``start(label)`` / ``finish(label, seconds)``)
+    hears of each local model as it starts and finishes; the order of the result stays that of ``specs``."""
     specs = list(specs)
     if not specs:
         return []
@@ -456,12 +458,37 @@ def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "loca
         if workers < 1:
             raise InputError(f"--workers must be >= 1, got {workers}")
         if workers == 1:
-            return [str(zoo.build(s, profile=a[2])) for s, a in zip(specs, args)]
+            out = []
+            for s, a in zip(specs, args):
+                if progress is not None:
+                    progress.start(s.label())
+                t0 = time.monotonic()
+                out.append(str(zoo.build(s, profile=a[2])))
+                if progress is not None:
+                    progress.finish(s.label(), time.monotonic() - t0)
+            return out
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(build_one, *a, 1, zoo.eval_every) for a in args]
+            # the pool runs the first `workers` submissions first: those are the ones in training
+            started = {f: time.monotonic() for f in futures[:workers]}
+            if progress is not None:
+                for f in futures[:workers]:
+                    progress.start(specs[futures.index(f)].label())
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    f.result()  # a failed model stops the build here, with its error
+                    if progress is not None:
+                        progress.finish(specs[futures.index(f)].label(), time.monotonic() - started.get(f, time.monotonic()))
+                    nxt = next((g for g in futures if g not in started), None)
+                    if nxt is not None:
+                        started[nxt] = time.monotonic()
+                        if progress is not None:
+                            progress.start(specs[futures.index(nxt)].label())
             return [f.result() for f in futures]
     if executor == "slurm":
         import submitit

@@ -1,5 +1,5 @@
 """The celeba-facts claim end to end, through `memgen verdict` in a subprocess: SUPPORTED on the real
-metadata (when present), INCONCLUSIVE with its reason when the folder is missing."""
+metadata (when present), not run (no verdict, the test passes) with what provides the folder when it is missing."""
 
 import json
 import os
@@ -23,12 +23,17 @@ def _verdict(tmp_path, env_extra):
     return out, json.loads((tmp_path / "verdict.json").read_text())
 
 
-def test_without_metadata_the_claim_is_inconclusive_and_says_why(tmp_path):
+def test_without_metadata_the_claim_is_not_run_and_says_what_provides_it(tmp_path):
     out, report = _verdict(tmp_path, {"MEMGEN_CELEBA_META": str(tmp_path / "absent")})
     assert out.returncode == 0, out.stdout + out.stderr
     (r,) = report["results"]
-    assert (r["param_id"], r["verdict"], r["expected"], r["status"]) == ("no-metadata", "INCONCLUSIVE", "INCONCLUSIVE", "as-expected")
+    assert (r["param_id"], r["verdict"], r["expected"], r["status"], r["outcome"]) == ("no-metadata", None, None, "not-run", "passed")
     assert "metadata folder not found" in r["reason"]
+    assert "MEMGEN_CELEBA_META=DIR" in r["needs"]
+    # counted apart from verdicts
+    assert report["summary"]["not_run"] == 1 and report["summary"]["with_verdict"] == 0 and report["summary"]["verdicts"] == {}
+    html = (tmp_path / "verdict.html").read_text()
+    assert "Provide it with:" in html and "NOT RUN" in html
     assert f"report at {tmp_path / 'verdict.html'}" in out.stdout
 
 

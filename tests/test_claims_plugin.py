@@ -283,3 +283,49 @@ def test_unknown_profile_is_a_usage_error(pytester):
     result = pytester.runpytest(*args, "--profile", "nope")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     _has(result, "--profile: unknown profile 'nope'")
+
+
+def test_not_run_and_not_applicable_end_the_test_without_a_verdict(pytester):
+    tests = """
+        import pytest
+
+        @pytest.mark.claim("psnr-gap")
+        def test_no_input(claim):
+            claim.param(protocol="identity")
+            try:
+                claim.not_run("CelebA metadata folder not found", "MEMGEN_CELEBA_META=DIR")
+            except Exception:  # a test's broad except cannot swallow the end of the claim
+                raise AssertionError("not_run was caught as an Exception")
+            raise AssertionError("not_run returned")
+
+        @pytest.mark.claim("psnr-gap")
+        def test_no_field(claim):
+            claim.not_applicable("Fashion-MNIST has no identities")
+
+        @pytest.mark.claim("psnr-gap")
+        def test_needs_missing(claim):
+            claim.not_run("absent", "")
+
+        @pytest.mark.claim("psnr-gap")
+        def test_after_conclude(claim):
+            claim.conclude("SUPPORTED", "r")
+            claim.not_applicable("too late")
+    """
+    # no expectation file entry at all: a claim that did not run needs none
+    args = _project(pytester, tests=textwrap.dedent(tests), expectations="")
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=2, failed=2)
+    _has(result, "not_run needs the command or option that provides the missing input", "not-applicable after conclude(SUPPORTED)")
+    report = _report(pytester)
+    records = {r["name"]: r for r in report["results"]}
+    a, b = records["test_no_input"], records["test_no_field"]
+    assert (a["status"], a["outcome"], a["verdict"], a["expected"], a["needs"]) == ("not-run", "passed", None, None, "MEMGEN_CELEBA_META=DIR")
+    assert a["reason"] == "CelebA metadata folder not found"
+    assert (b["status"], b["outcome"], b["verdict"], b["needs"]) == ("not-applicable", "passed", None, None)
+    assert records["test_needs_missing"]["status"] == "error" and records["test_after_conclude"]["status"] == "error"
+    summary = report["summary"]
+    assert (summary["not_run"], summary["not_applicable"]) == (1, 1)
+    assert summary["status"]["not-run"] == 1 and summary["status"]["not-applicable"] == 1
+    assert summary["verdicts"] == {}  # the verdict of the test that raised after concluding is dropped
+    html = _html(pytester)
+    assert "Provide it with:" in html and "MEMGEN_CELEBA_META=DIR" in html and "NOT APPLICABLE" in html

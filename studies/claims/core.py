@@ -48,8 +48,9 @@ def replicated_with_random_reference(profile, evaluation, protocol: str) -> list
 
 def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
     """(LPIPS metric, model A's samples, A's training images) at the protocol's largest N for the
-    perceptual claims, recording the shared parameters and notes; None after concluding
-    INCONCLUSIVE when genuine LPIPS weights are missing (never a random backbone)."""
+    perceptual claims, recording the shared parameters and notes. Without genuine LPIPS weights the
+    claim is not run (``claim.not_run`` ends the test, naming the command that installs them); a
+    random backbone is never used."""
     from ..errors import MissingResourceError
     from ..metrics.perceptual import LPIPS
     from ..metrics.rerank import evaluation_samples
@@ -59,8 +60,8 @@ def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
     try:
         metric = LPIPS("vgg")
     except MissingResourceError as exc:
-        claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
-        return None
+        claim.not_run(f"genuine LPIPS weights missing: {exc}",
+                      "memgen lpips install-weights (scripts/setup.sh runs it), or MEMGEN_LPIPS_WEIGHTS=FILE")
     samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
     claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; samples mapped to the "
                f"training images' intensity before LPIPS (per-image mean/sd {notes['raw_mean']:.3f}/{notes['raw_sd']:.3f} -> "
@@ -187,7 +188,7 @@ def _sample_display(x, stats=DISPLAY_INTENSITY) -> np.ndarray:
 
 def _img(ax, x, title=""):
     x = np.asarray(x)
-    ax.imshow(np.clip(x[0] if x.shape[0] == 1 else np.moveaxis(x, 0, -1), 0, 1), cmap="gray", vmin=0, vmax=1)
+    ax.imshow(np.clip(x[0] if x.shape[0] == 1 else np.moveaxis(x, 0, -1), 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -195,45 +196,138 @@ def _img(ax, x, title=""):
 
 
 def psnr_curves_figure(evals: Sequence, protocol: str):
-    """Output PSNR vs input PSNR on train (left) and test (right) images per N (T25 Fig. 2)."""
+    """Denoising PSNR of model A on its training images (solid) and on held-out images (dashed)
+    against the input noise level, one colour per N (K24 Fig. 1 / T25 Fig. 2), and the train-minus-test
+    gap averaged over sigma against N with its CI (both models)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 3.4))
-    axes = fig.subplots(1, 3)
-    for ev in evals:
+    fig = Figure(figsize=(10, 3.8))
+    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+    colours = ["#1f4e9c", "#2a9d8f", "#e9a03b", "#b3261e", "#6a3d9a", "#555555"]
+    for i, ev in enumerate(evals):
         rec = ev.summary["psnr"]["A"]
         x = rec["train"]["input_psnr"]
-        axes[0].plot(x, rec["train"]["mean"], marker=".", label=f"N={ev.n}")
-        axes[1].plot(x, rec["test"]["mean"], marker=".", label=f"N={ev.n}")
-    axes[2].plot([ev.n for ev in evals], [ev.mean_gap() for ev in evals], marker="o")
-    axes[2].set_xscale("log")
-    axes[2].axhline(0, color="#999", lw=0.8)
-    for ax, title in zip(axes, ("train images (model A)", "test images (model A)", "gap averaged over sigma")):
-        ax.set_title(title, fontsize=9)
-    for ax in axes[:2]:
-        ax.set_xlabel("input PSNR (dB)")
-        ax.set_ylabel("output PSNR (dB)")
-        ax.plot([0, 45], [0, 45], color="#bbb", lw=0.6)
-    axes[0].legend(fontsize=7)
-    axes[2].set_xlabel("N (training images)")
-    axes[2].set_ylabel("train - test PSNR (dB)")
-    fig.suptitle(f"{protocol}: denoising PSNR", fontsize=10)
+        c = colours[i % len(colours)]
+        axes[0].plot(x, rec["train"]["mean"], "-", marker=".", color=c, label=f"N={ev.n:,} train")
+        axes[0].plot(x, rec["test"]["mean"], "--", marker=".", color=c, label=f"N={ev.n:,} test")
+    axes[0].plot([0, 45], [0, 45], color="#bbb", lw=0.6)
+    axes[0].set_xlabel("input PSNR (dB): low = much noise (large sigma)")
+    axes[0].set_ylabel("output PSNR (dB)")
+    axes[0].set_title("model A: training images (solid) and held-out images (dashed)", fontsize=9)
+    axes[0].legend(fontsize=7, ncol=2)
+    axes[0].grid(alpha=0.3)
+    for g, shift, style in (("A", 0.96, "o-"), ("B", 1.04, "s--")):  # each model's gap with its 95% CI over images
+        ns = [ev.n * shift for ev in evals]
+        gaps = [ev.gap(g)["mean_gap"] for ev in evals]
+        cis = [ev.gap(g).get("mean_gap_ci") or (v, v) for ev, v in zip(evals, gaps)]
+        axes[1].errorbar(ns, gaps, yerr=[[v - c[0] for v, c in zip(gaps, cis)], [c[1] - v for v, c in zip(gaps, cis)]],
+                         fmt=style, color="#333" if g == "A" else "#888", capsize=3, label=f"model {g}")
+    axes[1].legend(fontsize=7)
+    axes[1].set_xscale("log")
+    axes[1].axhline(0, color="#999", lw=0.8)
+    axes[1].set_xlabel("N (training images)")
+    axes[1].set_ylabel("train - test PSNR (dB), mean over sigma")
+    axes[1].set_title("the gap closes when the model generalises (95% CIs)", fontsize=9)
+    axes[1].grid(alpha=0.3)
+    fig.suptitle(f"{protocol}: denoising PSNR on training vs held-out images", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def same_noise_grid_figure(evals: Sequence, protocol: str, *, seeds: int = 4):
-    """Rows A and B for a few seeds, one column per N: the same-noise grid of K24 Fig. 2 / T25 Fig. 3."""
+def _upscale(x: np.ndarray, factor: int) -> np.ndarray:
+    """(C, H, W) in [0, 1] -> (H*f, W*f, 3): each pixel a f x f block (nearest neighbour, no smoothing)."""
+    x = np.clip(np.asarray(x, dtype=np.float32), 0, 1)
+    rgb = np.repeat(x, 3, axis=0) if x.shape[0] == 1 else x[:3]
+    return np.kron(np.moveaxis(rgb, 0, -1), np.ones((factor, factor, 1), dtype=np.float32))
+
+
+def _pixel_factor(side: int) -> int:
+    """Screen pixels per image pixel: a 16x16 sample becomes 64x64, a 40x40 one 80x80."""
+    return max(1, int(round(72 / side)) if side < 72 else 1)
+
+
+def same_noise_grid_figure(evals: Sequence, protocol: str, *, seeds: int = 6, nearest: Sequence | None = None):
+    """The same-noise grid of K24 Fig. 2 / T25 Fig. 3, one block per evaluated pair (one per N, or
+    one per protocol compared): model A's samples in the upper row and B's in the lower, one seed
+    per column, so a column is one noise; with ``nearest`` (per pair, the training images of A and
+    of B) each sample has its nearest training image by correlation beside it. Pixels are scaled up
+    by whole blocks (nearest neighbour), never smoothed; samples are shown at a common brightness
+    and contrast (a bias-free sampler leaves both undetermined, studies.metrics.intensity)."""
     from matplotlib.figure import Figure
 
-    k = min(seeds, len(evals[0].ab))
-    fig = Figure(figsize=(1.3 * len(evals) + 0.5, 2.6 * k))
-    axes = fig.subplots(2 * k, len(evals), squeeze=False)
+    k = min(seeds, min(len(ev.ab) for ev in evals))
+    side = int(np.asarray(evals[0].samples_a).shape[-1])
+    f = _pixel_factor(side)
+    cell, gap = side * f, max(2, f)
+    per_seed = 2 if nearest is not None else 1
+    width = k * (per_seed * cell + (per_seed - 1) * (gap // 2)) + (k - 1) * 2 * gap
+    if nearest is not None:
+        from ..metrics.intensity import intensity_stats
+
+        stats = [(intensity_stats(ta), intensity_stats(tb)) for ta, tb in nearest]
+    blocks = []
     for j, ev in enumerate(evals):
-        for s in range(k):
-            _img(axes[2 * s, j], _sample_display(ev.samples_a[s]), f"N={ev.n} seed {ev.seeds[s]}\nA (r_AB={ev.ab[s]:.2f})" if s == 0 else f"A (r_AB={ev.ab[s]:.2f})")
-            _img(axes[2 * s + 1, j], _sample_display(ev.samples_b[s]), "B")
-    fig.suptitle(f"{protocol}: same noise, models A (upper) and B (lower)\n(each sample's brightness and contrast normalised for display)", fontsize=9)
+        canvas = np.ones((2 * cell + gap, width, 3), dtype=np.float32)
+        for row, (samples, index, group) in enumerate(((ev.samples_a, ev.nn_index_a, 0), (ev.samples_b, ev.nn_index_b, 1))):
+            for s in range(k):
+                x0, y0 = s * (per_seed * cell + (per_seed - 1) * (gap // 2) + 2 * gap), row * (cell + gap)
+                if nearest is None:
+                    canvas[y0:y0 + cell, x0:x0 + cell] = _upscale(_sample_display(samples[s]), f)
+                    continue
+                # beside its nearest training image, a sample is shown at the training images' brightness and contrast
+                train = nearest[j][group]
+                canvas[y0:y0 + cell, x0:x0 + cell] = _upscale(_sample_display(samples[s], stats[j][group]), f)
+                x1 = x0 + cell + gap // 2
+                canvas[y0:y0 + cell, x1:x1 + cell] = _upscale(np.asarray(train[int(index[s, 0])]), f)
+        blocks.append(canvas)
+    dpi = 100
+    fig = Figure(figsize=(width / dpi + 1.2, sum(b.shape[0] for b in blocks) / dpi + 0.55 * len(blocks) + 0.5), dpi=dpi)
+    axes = fig.subplots(len(blocks), 1, squeeze=False)[:, 0]
+    for ax, ev, block in zip(axes, evals, blocks):
+        ax.imshow(block, interpolation="nearest")
+        pair = per_seed * cell + (per_seed - 1) * (gap // 2)
+        ax.set_xticks([s * (pair + 2 * gap) + pair / 2 for s in range(k)],
+                      [f"seed {ev.seeds[s]}: r={ev.ab[s]:.2f}" + ("\nsample | nearest" if nearest is not None else "") for s in range(k)], fontsize=7)
+        ax.set_yticks([cell / 2, cell + gap + cell / 2], ["A", "B"], fontsize=9)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title(f"{ev.protocol}, N={ev.n}: same noise per column, model A above model B"
+                     + (" (each sample with its nearest training image to its right)" if nearest is not None else ""), fontsize=8, loc="left")
+    fig.suptitle(f"{protocol}: samples from the same noise (r = same-seed A/B correlation; brightness and contrast normalised for display)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def similarity_vs_n_figure(evals: Sequence, protocol: str):
+    """The K24 Fig. 2 analogue as numbers: against N, the median same-seed A/B correlation, the
+    median correlation of a sample with its nearest training image, and their references (the
+    different-seed A/B null, and held-out images' nearest-training correlation), with 95% bootstrap CIs."""
+    from matplotlib.figure import Figure
+
+    series = {
+        "A/B, same seed (generalisation: A and B agree)": (lambda ev: ev.ab, "o-", "#1f4e9c"),
+        "A/B, different seeds (null)": (lambda ev: ev.null, "o:", "#7a9cd6"),
+        "sample to nearest training image (memorisation)": (lambda ev: np.concatenate([ev.nn_a, ev.nn_b]), "s-", "#b3261e"),
+        "held-out image to nearest training image (reference)": (lambda ev: np.concatenate([ev.ref_a, ev.ref_b]), "s:", "#e08a84"),
+    }
+    ns = [ev.n for ev in evals]
+    fig = Figure(figsize=(6.4, 3.8))
+    ax = fig.subplots()
+    for label, (get, style, colour) in series.items():
+        meds, los, his = [], [], []
+        for ev in evals:
+            med, (lo, hi) = median_ci(get(ev))
+            meds.append(med)
+            los.append(med - lo)
+            his.append(hi - med)
+        ax.errorbar(ns, meds, yerr=[los, his], fmt=style, color=colour, capsize=3, lw=1.2, ms=4, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("N (training images per model)")
+    ax.set_ylabel("median correlation (95% CI)")
+    ax.set_title(f"{protocol}: A/B agreement and nearest-training similarity vs N (K24 Fig. 2 analogue)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
 

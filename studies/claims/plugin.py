@@ -17,7 +17,7 @@ import pytest
 from ..errors import InputError, MemgenError
 from ..profiles import DEFAULT_PROFILE, get_profile
 from .expectations import ANY, ClaimFiles, load_claim_files, lookup
-from .recorder import AS_EXPECTED, Claim, plain
+from .recorder import AS_EXPECTED, ENDED, Claim, ClaimEnded, plain
 from .registry import ClaimInfo, get_claim
 
 PROFILE_ENV = "MEMGEN_PROFILE"
@@ -83,6 +83,9 @@ class ClaimsSession:
         self.files: dict[str, ClaimFiles | InputError] = {}
         self.records: list[dict] = []
         self.started = time.time()
+        from ..progress import _cpu_seconds
+
+        self._wall0, self._cpu0 = time.perf_counter(), _cpu_seconds()
         self.written: list[Path] = []
         self.write_error: str | None = None
         self.worker_id = getattr(config, "workerinput", {}).get("workerid")
@@ -104,13 +107,20 @@ class ClaimsSession:
             return
         if not self.records:
             return  # no claim test ran (a unit-test run): leave the last report alone
+        from ..report.html import render_html
         from ..report.verdict_report import build_report, write_report
 
         try:
+            phases = self.phases()
+            wall, cpu = time.perf_counter(), _cpu()
             report = build_report(
                 self.records, profile=self.profile, started=self.started, finished=time.time(),
                 rootdir=self.config.rootpath, args=list(self.config.invocation_params.args), recalibrate=self.recalibrate,
+                phases=phases,
             )
+            render_html(json.loads(json.dumps(report)))  # timed as the report phase; written below with its own row
+            report["phases"]["report"] = {"wall_s": round(time.perf_counter() - wall, 3), "cpu_s": round(_cpu() - cpu, 3),
+                                          "note": "verdict.json built and verdict.html rendered"}
             self.written = list(write_report(report, self.report_dir))
             if self.recalibrate:
                 from .recalibrate import write_proposals
@@ -118,6 +128,28 @@ class ClaimsSession:
                 self.written.append(write_proposals(report, self.proposed_path, claims_dir=self.claims_dir))
         except MemgenError as exc:
             self.write_error = str(exc)
+
+
+    def phases(self) -> dict:
+        """Wall and CPU seconds per phase: those measured before pytest (``$MEMGEN_PHASES``: setup),
+        those the fixtures measured in this process (data, training, evaluation), and the claims,
+        the rest of the session."""
+        from ..progress import TIMER, ordered, phases_from_env
+
+        out = dict(phases_from_env())
+        inner = {k: dict(v) for k, v in TIMER.phases.items()}
+        wall = time.perf_counter() - self._wall0 - sum(v["wall_s"] for v in inner.values())
+        cpu = _cpu() - self._cpu0 - sum(v["cpu_s"] for v in inner.values())
+        out.update(inner)
+        out["claims"] = {"wall_s": round(max(0.0, wall), 3), "cpu_s": round(max(0.0, cpu), 3),
+                         "note": f"{len(self.records)} claim runs, the session less the phases above"}
+        return ordered(out)
+
+
+def _cpu() -> float:
+    from ..progress import _cpu_seconds
+
+    return _cpu_seconds()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -198,7 +230,12 @@ def claim(request: pytest.FixtureRequest) -> Claim:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    result = yield  # a test that raised stops here: it is an error, not a verdict
+    try:
+        result = yield  # a test that raised stops here: it is an error, not a verdict
+    except ClaimEnded as ended:
+        # claim.not_run / claim.not_applicable: no verdict on purpose; the test passes with that status
+        item.stash[_STATE] = {"judged": ended.status}
+        return None
     if _ITEM not in item.stash:
         return result
     recorder = item.stash.get(_RECORDER, None)
@@ -256,7 +293,7 @@ def _finish_record(item: pytest.Item, found: _ItemClaim, state: dict) -> None:
         "measures": [], "tables": [], "figures": [], "notes": [], "methods": [], "thresholds": {}, "proposals": {},
         "verdict": None, "reason": "", "expected": None, "expectation": None,
     }
-    if record["expected"] is None:
+    if record["expected"] is None and state.get("judged") not in ENDED:
         e = lookup(found.files.expectations, session.profile, record["param_id"])
         if e is not None:
             record["expected"] = e.expected.value

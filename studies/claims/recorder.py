@@ -25,6 +25,20 @@ AS_EXPECTED = "as-expected"
 UNEXPECTED = "unexpected"
 UNREGISTERED = "unregistered"
 NO_VERDICT = "no-verdict"
+# statuses of a claim that reached no verdict on purpose: counted apart from verdicts, never a failure
+NOT_RUN = "not-run"  # an input is absent (CelebA metadata or images, LPIPS weights); says what provides it
+NOT_APPLICABLE = "not-applicable"  # the data lacks what the claim's protocol needs (e.g. no identities)
+ENDED = (NOT_RUN, NOT_APPLICABLE)
+
+
+class ClaimEnded(BaseException):
+    """Raised by ``Claim.not_run`` / ``Claim.not_applicable`` to end the test with that status. A
+    BaseException, like pytest's own skip, so a test's ``except Exception`` cannot swallow it; the
+    plugin catches it and lets the test pass."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(f"{status}: {reason}")
+        self.status, self.reason = status, reason
 
 
 def plain(value: Any) -> Any:
@@ -116,6 +130,7 @@ class Claim:
         self.reason: str = ""
         self.expectation: Expectation | None = None
         self.status: str | None = None
+        self.needs: str | None = None  # not_run: the command or option that provides the missing input
 
     @property
     def id(self) -> str:
@@ -236,8 +251,32 @@ class Claim:
         self.verdict, self.reason = verdict, reason.strip()
         return verdict
 
+    def not_run(self, reason: str, needs: str) -> None:
+        """End the test without a verdict because an input is absent. ``reason`` says what is missing,
+        ``needs`` the exact command or option that provides it (e.g. ``--meta DIR`` or
+        ``MEMGEN_CELEBA_META=DIR``). The test passes; no expectation is needed or consulted."""
+        self._end(NOT_RUN, reason, needs=needs)
+
+    def not_applicable(self, reason: str) -> None:
+        """End the test without a verdict because the data lacks a field the claim's protocol needs
+        (e.g. identities or attributes). The test passes; no expectation is needed or consulted."""
+        self._end(NOT_APPLICABLE, reason)
+
+    def _end(self, status: str, reason: str, *, needs: str | None = None) -> None:
+        if self.verdict is not None:
+            raise InputError(f"claim {self.id}: {status} after conclude({self.verdict}); a claim either reaches a verdict or does not run")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InputError(f"claim {self.id}: {status} needs a reason")
+        if status == NOT_RUN and (not isinstance(needs, str) or not needs.strip()):
+            raise InputError(f"claim {self.id}: not_run needs the command or option that provides the missing input (needs=...)")
+        self.status, self.reason = status, reason.strip()
+        self.needs = needs.strip() if needs else None
+        raise ClaimEnded(status, self.reason)
+
     def judge(self) -> str | None:
         """Compare the verdict with the registered expectation; set ``status``; return a failure message or None."""
+        if self.status in ENDED:
+            return None
         if self.verdict is None:
             self.status = NO_VERDICT
             return f"claim {self.id} [{self.param_id}]: the test never called claim.conclude(verdict, reason)\n" + self.observed()
@@ -297,6 +336,7 @@ class Claim:
             "proposals": self.proposals,
             "verdict": self.verdict.value if self.verdict else None,
             "reason": self.reason,
+            "needs": self.needs,
             "expected": self.expectation.expected.value if self.expectation else None,
             "expectation": None
             if self.expectation is None

@@ -98,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"memgen verdict runs the claims of a source checkout; no claims/ folder in {REPO}")
     cmd = build_command(args)
     print("memgen verdict: " + " ".join(cmd[1:]), flush=True)
-    rc = subprocess.call(cmd, cwd=REPO)
+    print("memgen verdict: once the claims are collected, the plan (models to train, pairs to evaluate, estimated time) "
+          "and live progress follow on stderr; then one line per claim test", flush=True)
+    rc = subprocess.call(cmd, cwd=REPO)  # $MEMGEN_PHASES (setup, from scripts/verdict.sh) reaches verdict.json
     report_dir = Path(args.report_dir).resolve() if args.report_dir else REPO / "reports"
     html, js = report_dir / "verdict.html", report_dir / "verdict.json"
     if html.exists() and js.exists():

@@ -62,12 +62,26 @@ def _build(args: argparse.Namespace) -> int:
         return 0
     specs = missing_specs(zoo, prof, args.protocol)
     print(f"{len(specs)} model(s) to build in {zoo.root}")
+    progress = None
+    if args.executor == "local" and specs:
+        from ..progress import Progress
+        from ..run_plan import make_plan
+
+        needed = zoo.specs(prof, args.protocol)
+        plan = make_plan(zoo, prof, needed, specs, workers=max(1, min(args.workers, len(specs))), protocols=args.protocol)
+        print(plan.describe(), end="", flush=True)
+        # a terminal gets one line rewritten in place; a log (CI) one line per finished model
+        progress = Progress("models trained", len(specs), estimates=plan.estimates, parallel=plan.workers)
+        zoo.progress = False  # the per-step bar of studies.train would break the one-line display
     slurm = {"cpus_per_task": args.slurm_cpus, "timeout_min": args.slurm_timeout_min}
     if args.slurm_partition:
         slurm["slurm_partition"] = args.slurm_partition
     if args.slurm_gpus:
         slurm["gpus_per_node"] = args.slurm_gpus
-    done = build_missing(zoo, specs, executor=args.executor, workers=args.workers, cluster=args.submitit_cluster, slurm=slurm, profiles=prof.replicas())
+    import contextlib
+
+    with progress.ticking() if progress is not None else contextlib.nullcontext():
+        done = build_missing(zoo, specs, executor=args.executor, workers=args.workers, cluster=args.submitit_cluster, slurm=slurm, profiles=prof.replicas(), progress=progress)
     for path in done:
         print(path)
     return 0

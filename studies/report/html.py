@@ -56,8 +56,57 @@ _ENV.filters["measure"] = fmt_measure
 _ENV.filters["threshold"] = fmt_threshold
 
 
+def _register_reading_helpers() -> None:
+    from . import reading
+
+    _ENV.filters["anchor"] = reading.anchor
+    _ENV.filters["outcome"] = reading.outcome_label
+    _ENV.filters["outcome_class"] = reading.outcome_class
+    _ENV.filters["protocol"] = reading.protocol_of
+    _ENV.filters["deciding"] = lambda r: reading.deciding_sentence(r, fmt)
+    _ENV.filters["deciding_short"] = lambda r: reading.deciding_short(r, fmt)
+    _ENV.filters["rule"] = lambda rule: reading.rule_text(rule, fmt)
+    _ENV.filters["seconds"] = fmt_seconds
+    _ENV.filters["repo_path"] = repo_path
+
+
+def repo_path(path) -> str:
+    """A registered file as the repository names it (``claims/expectations/x.toml``), not as this
+    machine's checkout does."""
+    text = str(path or "")
+    for root in ("claims/", "studies/", "benchmarks/"):
+        i = text.rfind("/" + root)
+        if i != -1:
+            return text[i + 1:]
+    return text
+
+
+def fmt_seconds(value) -> str:
+    """A duration as minutes and seconds (or seconds alone under a minute)."""
+    if value is None:
+        return "—"
+    value = float(value)
+    if value < 60:
+        return f"{value:.1f} s"
+    return f"{int(value // 60)} min {value % 60:04.1f} s"
+
+
+_register_reading_helpers()
+
+
 def render_html(report: dict) -> str:
-    by_claim: "OrderedDict[str, list[dict]]" = OrderedDict()
-    for r in report["results"]:
-        by_claim.setdefault(r["claim"], []).append(r)
-    return _ENV.get_template("verdict.html.j2").render(report=report, by_claim=by_claim)
+    from ..progress import ordered
+    from . import reading
+
+    results = report["results"]
+    claims_in_order = sorted({r["claim"] for r in results}, key=reading.claim_rank)
+    by_claim: "OrderedDict[str, list[dict]]" = OrderedDict((c, []) for c in claims_in_order)
+    controls = []
+    for r in results:
+        (controls if reading.is_control(r) else by_claim[r["claim"]]).append(r)
+    by_claim = OrderedDict((c, runs) for c, runs in by_claim.items() if runs)
+    return _ENV.get_template("verdict.html.j2").render(
+        report=report, by_claim=by_claim, controls=controls, matrix=reading.matrix(results, list(by_claim)),
+        profile_info=report.get("profile_info") or reading.profile_summary(report["profile"]),
+        phases=ordered(report.get("phases") or {}), summary=report["summary"],  # verdict.json sorts its keys
+    )

@@ -9,12 +9,13 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+from typing import Optional
 
 from ..claims.registry import CLAIMS
 
 SCHEMA = 1
 PACKAGES = ("memgen", "torch", "torchvision", "numpy", "scipy", "pillow", "lpips", "matplotlib", "jinja2", "pytest", "pytest-xdist")
-STATUSES = ("as-expected", "unexpected", "unregistered", "no-verdict", "error", "skipped")
+STATUSES = ("as-expected", "unexpected", "unregistered", "no-verdict", "not-run", "not-applicable", "error", "skipped")
 
 
 def machine_info() -> dict:
@@ -65,16 +66,23 @@ def key_measure(record: dict) -> dict | None:
     return measures[0] if measures else None
 
 
-def build_report(records: list[dict], *, profile: str, started: float, finished: float, rootdir, args: list[str], recalibrate: bool) -> dict:
-    records = sorted(records, key=lambda r: (r["claim"], r["nodeid"]))
+def build_report(records: list[dict], *, profile: str, started: float, finished: float, rootdir, args: list[str], recalibrate: bool,
+                 phases: Optional[dict] = None) -> dict:
+    from .reading import PROTOCOLS, claim_rank, count_outcomes, profile_summary, protocol_of
+
+    def protocol_rank(r: dict) -> int:
+        p = protocol_of(r)
+        return PROTOCOLS.index(p) if p in PROTOCOLS else len(PROTOCOLS)
+
+    # the papers' order of claims; within a claim the protocols as the papers list them (random first)
+    records = sorted(records, key=lambda r: (claim_rank(r["claim"]), protocol_rank(r), r["nodeid"]))
     for r in records:
         r["key_measure"] = key_measure(r)
     counts = {s: 0 for s in STATUSES}
-    verdicts: dict[str, int] = {}
     for r in records:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-        if r.get("verdict"):
-            verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    outcomes = count_outcomes(records)
+    verdicts = outcomes["verdicts"]
     claims = {}
     for r in records:
         info = CLAIMS.get(r["claim"])
@@ -94,7 +102,12 @@ def build_report(records: list[dict], *, profile: str, started: float, finished:
         "duration_s": round(finished - started, 3),
         "tests_duration_s": round(sum(r.get("duration_s", 0.0) for r in records), 3),
         "workers": sorted({r["worker"] for r in records if r.get("worker")}),
-        "summary": {"total": len(records), "status": counts, "verdicts": verdicts},
+        # verdicts and the runs that reached none on purpose (an absent input, data without the field a
+        # protocol needs) are counted apart: a missing input is not a scientific outcome
+        "summary": {"total": len(records), "status": counts, "verdicts": verdicts, "with_verdict": outcomes["with_verdict"],
+                    "not_run": outcomes["not-run"], "not_applicable": outcomes["not-applicable"]},
+        "profile_info": profile_summary(profile),
+        "phases": dict(phases or {}),
         "claims": claims,
         "results": records,
     }

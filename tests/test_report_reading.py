@@ -1,0 +1,64 @@
+"""How the verdict page reads, as plain functions of the report JSON: the papers' order, the protocol
+column of a run, anchors, the deciding number with threshold and scale, counts kept apart."""
+
+from studies.report.html import fmt
+from studies.report.reading import (anchor, claim_rank, count_outcomes, deciding_sentence, deciding_short, matrix,
+                                    outcome_label, profile_summary, protocol_of, rule_text)
+
+
+def _r(claim, param_id, **kw):
+    return {"claim": claim, "param_id": param_id, "params": kw.pop("params", {}), "measures": kw.pop("measures", []),
+            "thresholds": kw.pop("thresholds", {}), "status": kw.pop("status", "as-expected"), "verdict": kw.pop("verdict", "SUPPORTED"), **kw}
+
+
+def test_claims_follow_the_papers_order_and_new_claims_come_before_the_data_facts():
+    ids = ["celeba-facts", "some-new-claim", "psnr-gap", "lpips-rank-inversion", "memorization-small-n", "dedup-count", "originality"]
+    assert sorted(ids, key=claim_rank) == ["memorization-small-n", "psnr-gap", "originality", "lpips-rank-inversion",
+                                           "some-new-claim", "dedup-count", "celeba-facts"]
+
+
+def test_protocol_column_and_anchor():
+    assert protocol_of(_r("psnr-gap", "x", params={"protocol": "male"})) == "male"
+    assert protocol_of(_r("split-integrity", "eyeglasses-celeba")) == "eyeglasses"
+    assert protocol_of(_r("unet-params", "blocks3")) == "other"
+    assert anchor(_r("split-integrity", "random-celeba")) == "run-split-integrity-random-celeba"
+    assert anchor(_r("originality", "*")) == "run-originality"
+    assert anchor(_r("originality", "random", control="random-control-memorising")) == "run-originality-random-control-random-control-memorising"
+    assert outcome_label(_r("celeba-facts", "no-metadata", verdict=None, status="not-run")) == "NOT RUN"
+
+
+def test_deciding_number_prefers_a_measure_with_a_threshold_and_names_its_scale():
+    r = _r("attribute-weakens-convergence", "male", measures=[
+        {"name": "median convergence, male", "value": 0.061, "ci": None, "threshold": None, "direction": None, "key": True},
+        {"name": "Mann-Whitney p (attribute < random)", "value": 0.003, "ci": None, "threshold": 0.05, "direction": "<",
+         "threshold_name": None, "meets": True}])
+    assert deciding_sentence(r, fmt) == "Mann-Whitney p (attribute < random) = 0.003 (p-value); the claim needs less than 0.05 — met"
+    r = _r("same-noise-convergence", "random", measures=[
+        {"name": "excess at N=4000", "value": 0.54, "ci": [0.47, 0.61], "threshold": 0.1, "direction": ">", "threshold_name": "excess_min",
+         "meets": True, "key": True}])
+    assert deciding_sentence(r, fmt) == ("excess at N=4000 = 0.54 [0.47, 0.61] (correlation scale, -1 to 1); "
+                                         "the claim needs more than 0.1 (excess_min) — met")
+    assert deciding_short(r, fmt) == "excess at N=4000 = 0.54 [0.47, 0.61]; needs > 0.1"
+    assert deciding_sentence(_r("x", "y"), fmt) == ""
+
+
+def test_counts_keep_missing_inputs_apart_and_matrix_leaves_controls_out():
+    records = [_r("psnr-gap", "random-N10", params={"protocol": "random"}), _r("psnr-gap", "identity-N10", verdict="REFUTED"),
+               _r("celeba-facts", "no-metadata", verdict=None, status="not-run"),
+               _r("originality", "male", verdict=None, status="not-applicable"),
+               _r("originality", "random", control="random-control-memorising", params={"protocol": "random"})]
+    c = count_outcomes(records)
+    assert c["verdicts"] == {"SUPPORTED": 2, "REFUTED": 1} and (c["not-run"], c["not-applicable"], c["with_verdict"]) == (1, 1, 3)
+    m = matrix(records, ["psnr-gap", "originality", "celeba-facts"])
+    assert m["columns"] == ["random", "identity", "eyeglasses", "male", "other"]
+    rows = dict(m["rows"])
+    assert list(rows) == ["psnr-gap", "originality", "celeba-facts"] and "random" not in rows["originality"]
+
+
+def test_rule_text_and_profile_summary():
+    assert rule_text({"name": "Wilcoxon", "alpha": 0.05, "false_positive_rate": 0.048, "power": 0.8, "simulations": 1000}, fmt) == \
+        "Wilcoxon, alpha 0.05, false-positive rate 0.048, power 0.8, over 1,000 simulations"
+    assert rule_text(None, fmt) == ""
+    smoke = profile_summary("smoke")
+    assert "16x16" in smoke["cannot"] and "testbed" in smoke["cannot"] and smoke["facts"]
+    assert profile_summary("no-such-profile")["can"] == ""
