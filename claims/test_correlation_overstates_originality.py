@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+import numpy as np
+
+from studies.claims import operating
 from studies.claims.core import PROTOCOLS, perceptual_inputs
 from studies.metrics.rerank import overstated_originality_evidence
 
@@ -34,4 +37,8 @@ def test_correlation_overstates_originality(claim, protocol, profile, trained, e
     claim.table("per sample", ["sample", "corr top-1", "LPIPS(corr top-1)", "exact LPIPS NN", "LPIPS(NN)", f"NN in corr top-{k}"],
                 [[s, int(ev["corr_indices"][s, 0]), round(float(ev["lpips_corr_top1"][s]), 4), int(ev["nearest"].indices[s, 0]),
                   round(float(ev["lpips_nn"][s]), 4), bool(ev["hits"][s])] for s in range(ev["n"])])
+    if "rule" in ev:
+        values = ev["rerank"].top1_changed if "rerank" in ev else ev["rel_gap"]
+        # power at a value 0.15 beyond the threshold (a change the figures show plainly)
+        claim.rule(operating.ci_threshold(ev["n"], float(np.std(np.asarray(values, dtype=float), ddof=1)), threshold, 0.15), decided_by=ev["rule"])
     claim.conclude(ev["verdict"], ev["reason"])

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+import numpy as np
+
+from studies.claims import operating
 from studies.claims.core import PROTOCOLS, perceptual_inputs
 from studies.metrics.rerank import rank_inversion_evidence, side_by_side_figure
 
@@ -34,4 +37,8 @@ def test_lpips_rank_inversion(claim, protocol, profile, trained, evaluation):
                   round(float(r.kendall_tau[s]), 3), round(float(r.lpips_gain[s]), 4)] for s in range(ev["n"])])
     claim.figure("correlation vs LPIPS top-k", side_by_side_figure(samples, train, r, rows=4),
                  "per sample: correlation order (top line) and LPIPS order (bottom line); r = correlation, d = LPIPS")
+    if "rule" in ev:
+        values = ev["rerank"].top1_changed if "rerank" in ev else ev["rel_gap"]
+        # power at a value 0.15 beyond the threshold (a change the figures show plainly)
+        claim.rule(operating.ci_threshold(ev["n"], float(np.std(np.asarray(values, dtype=float), ddof=1)), threshold, 0.15), decided_by=ev["rule"])
     claim.conclude(ev["verdict"], ev["reason"])

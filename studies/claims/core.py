@@ -8,23 +8,17 @@ correlation of A's and B's samples of *different* seeds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from ..stats import bootstrap_ci, trend_test
-from .verdict import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from ..stats import bootstrap_ci
+from .rules import ALPHA
+from .verdict import INCONCLUSIVE
 
 PROTOCOLS = ("random", "identity", "eyeglasses", "male")
 ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male")
-ALPHA = 0.05
-
-
-@dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
-    reason: str
+# the decision rules live in studies.claims.rules (ALPHA is registered there, once)
 
 
 def with_random_reference(profile, evaluation, protocol: str):
@@ -79,87 +73,22 @@ def mean_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, f
     return float(np.mean(x)), tuple(bootstrap_ci(x, np.mean, n_boot=2000, seed=seed))
 
 
-def decide_gap(ns: Sequence[int], gaps: Sequence[Sequence[float]], gap_cis_last: tuple[float, float],
-               gap_cis_first: tuple[float, float], *, matched_db: float, alpha: float = ALPHA) -> tuple[Decision, object]:
-    """psnr-gap: the gap shrinks with N (one-sided Spearman on every model's gap against N when the
-    grid has >= 3 sizes; with 2 sizes, non-overlapping CIs) and the largest N is matched (CI upper
-    bound below ``matched_db``). ``gaps[i]`` are the per-model gaps (A and B) at ``ns[i]``."""
-    xs = [n for n, g in zip(ns, gaps) for _ in g]
-    ys = [v for g in gaps for v in g]
-    trend = None
-    if len(ns) >= 3:
-        trend = trend_test(np.log10(xs), ys, method="spearman", alternative="decreasing", alpha=alpha)
-        shrinks = trend.p < alpha
-        flat_or_growing = trend.statistic >= 0
-    else:
-        shrinks = gap_cis_first[0] > gap_cis_last[1]
-        flat_or_growing = np.mean(gaps[-1]) >= np.mean(gaps[0])
-    matched = gap_cis_last[1] < matched_db
-    unmatched = gap_cis_last[0] > matched_db
-    last = float(np.mean(gaps[-1]))
-    if shrinks and matched:
-        return Decision(SUPPORTED, f"gap shrinks with N and is {last:.2f} dB at N={ns[-1]} (CI upper {gap_cis_last[1]:.2f} < {matched_db} dB)"), trend
-    if flat_or_growing:
-        return Decision(REFUTED, f"the gap does not shrink with N (gap at N={ns[-1]}: {last:.2f} dB)"), trend
-    if shrinks and unmatched:
-        return Decision(REFUTED, f"gap shrinks but stays {last:.2f} dB at N={ns[-1]} (CI lower {gap_cis_last[0]:.2f} > {matched_db} dB)"), trend
-    return Decision(INCONCLUSIVE, f"too little power: shrink test {'passed' if shrinks else 'not significant'}, gap at N={ns[-1]} {last:.2f} dB CI {gap_cis_last[0]:.2f}..{gap_cis_last[1]:.2f} vs {matched_db} dB"), trend
+def replicate_range(profile, protocol: str, n: int) -> range:
+    """The training-seed replicates the profile trains of ``protocol`` at N (``Profile.replicated``):
+    every claim uses every replicate of a cell it reads, the same way (one summary per pair)."""
+    return range(profile.replicates) if profile.replicated(protocol, n) else range(1)
 
 
-def decide_above(name: str, value_ci: tuple[float, float], threshold: float, *, what: str) -> Decision:
-    """SUPPORTED when the CI lies above ``threshold``, REFUTED when it lies below, else INCONCLUSIVE."""
-    lo, hi = value_ci
-    if lo > threshold:
-        return Decision(SUPPORTED, f"{name} CI {lo:.3f}..{hi:.3f} lies above {threshold}: {what}")
-    if hi < threshold:
-        return Decision(REFUTED, f"{name} CI {lo:.3f}..{hi:.3f} lies below {threshold}: not {what}")
-    return Decision(INCONCLUSIVE, f"{name} CI {lo:.3f}..{hi:.3f} contains {threshold}: too little power to say whether {what}")
-
-
-def replicates_agree(verdicts: Sequence[Verdict]) -> Verdict:
-    """The verdict of a claim judged on each training-seed replicate: SUPPORTED or REFUTED when every
-    replicate says so, else INCONCLUSIVE (seeds within a replicate share its models, so one pair's
-    verdict is not evidence about the training procedure; SPEC §9)."""
-    if not verdicts:
-        raise ValueError("replicates_agree: no replicate verdicts")
-    first = verdicts[0]
-    return first if first in (SUPPORTED, REFUTED) and all(v == first for v in verdicts) else INCONCLUSIVE
-
-
-def decide_originality(ab: Sequence[Sequence[float]], nearest: Sequence[Sequence[float]], *, copy: float,
-                       alpha: float = ALPHA) -> Decision:
-    """originality from per-seed same-seed A/B correlations and nearest-training correlations, one
-    sequence per training-seed replicate (a list of one where the protocol has no replicates).
-
-    Sampling seeds of one replicate share its two trained models, so the pooled signed-rank test
-    alone would let one lucky pair decide: the claim also needs every replicate's median
-    A/B - nearest difference on its side (SPEC §9 probes: the sign flipped with the training seed)."""
-    from ..stats import paired_test
-
-    if len(ab) != len(nearest) or not ab:
-        raise ValueError("decide_originality: one A/B and one nearest sequence per replicate")
-    x = np.concatenate([np.asarray(a, dtype=np.float64) for a in ab])
-    y = np.concatenate([np.asarray(b, dtype=np.float64) for b in nearest])
-    med_nn, ci_nn = median_ci(y)
-    if ci_nn[0] > copy:
-        return Decision(REFUTED, f"samples are copies: median nearest-training correlation {med_nn:.3f} (CI {ci_nn[0]:.3f}..{ci_nn[1]:.3f}) above {copy}")
-    per = [float(np.median(np.asarray(a) - np.asarray(b))) for a, b in zip(ab, nearest)]
-    reps = f"{len(per)} training-seed replicates, medians " + ", ".join(f"{d:+.3f}" for d in per) if len(per) > 1 else ""
-    greater = paired_test(x, y, alternative="greater", method="wilcoxon", alpha=alpha)
-    less = paired_test(x, y, alternative="less", method="wilcoxon", alpha=alpha)
-    med_ab = float(np.median(x))
-    if greater.p < alpha and ci_nn[1] < copy and all(d > 0 for d in per):
-        return Decision(SUPPORTED, f"same-seed A/B samples ({med_ab:.3f}) are closer to each other than to their nearest training image ({med_nn:.3f}), p={greater.p:.2g}" + (f"; {reps}" if reps else ""))
-    if less.p < alpha and all(d < 0 for d in per):
-        return Decision(REFUTED, f"samples are closer to their nearest training image ({med_nn:.3f}) than to each other ({med_ab:.3f}), p={less.p:.2g}" + (f"; {reps}" if reps else ""))
-    if reps and (greater.p < alpha or less.p < alpha):
-        return Decision(INCONCLUSIVE, f"the pooled test is significant (A/B {med_ab:.3f} vs nearest {med_nn:.3f}, p={min(greater.p, less.p):.2g}) but the replicates disagree: {reps}")
-    return Decision(INCONCLUSIVE, f"no significant difference between A/B ({med_ab:.3f}) and nearest-training ({med_nn:.3f}) correlation, p={greater.p:.2g}" + (f"; {reps}" if reps else ""))
+def cell_evaluations(profile, evaluation, protocol: str, n: int) -> list:
+    """The pair evaluations of every replicate of (protocol, N), replicate 0 first."""
+    return [evaluation(protocol, n, replicate=r) for r in replicate_range(profile, protocol, n)]
 
 
 def shift_ci(a: Sequence[float], b: Sequence[float], *, seed: int = 0, n_boot: int = 2000) -> tuple[float, tuple[float, float]]:
     """Difference of medians median(a) - median(b) with a percentile bootstrap CI resampling a and
-    b independently (a and b are samples of different units, e.g. same-seed vs different-seed pairs)."""
+    b independently. Descriptive only (a CI within one pair, reported beside a verdict): the
+    different-seed correlations of one pair share its samples (each in 2(S-1) of them), so this CI
+    is too narrow to decide on; the rules decide on pair-level summaries (studies.claims.rules)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     rng = np.random.default_rng(seed)
