@@ -11,17 +11,20 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import PROTOCOLS, median_ci, nearest_panel_figure
+from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, median_ci, nearest_panel_figure, parse_case
 from studies.metrics.criteria import ratio_to_memorized
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("memorization-small-n", source="K24 Fig. 2",
                    statement="At small N, samples copy training images.")
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
 def test_memorization_small_n(claim, profile, evaluation, trained, protocol):
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
     n = profile.protocol(protocol).n_grid[0]
-    ev = evaluation(protocol, n)
+    ev = evaluation(protocol, n, control=control)
     claim.param(protocol=protocol, n=ev.n)
     nn = np.concatenate([ev.nn_a, ev.nn_b])
     med, ci = median_ci(nn)
@@ -35,7 +38,7 @@ def test_memorization_small_n(claim, profile, evaluation, trained, protocol):
     gu = float(np.mean(ratio_to_memorized(ratios[np.isfinite(ratios)]))) if np.isfinite(ratios).any() else float("nan")
     claim.measure("share memorised by Gu et al. (d1/d2 < 1/3)", gu)
     claim.measure("sampler: diverged or max_T stops", sum(v for g in ev.status_counts().values() for k, v in g.items() if k != "converged"))
-    claim.figure("nearest training images", nearest_panel_figure(ev, trained(protocol, "A", n).train_images),
+    claim.figure("nearest training images", nearest_panel_figure(ev, trained(protocol, "A", n, control=control).train_images),
                  "samples of model A (top) and their nearest training image by correlation (bottom)")
     claim.propose("copy_corr", 0.95, "K24's dedup treats |corr| > 0.95 as the same image; a sample that close to a training image is a copy")
     d = rules.ci_vs_threshold("median nearest-training correlation", ci, threshold, what="samples copy training images",

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import PROTOCOLS, cell_evaluations, distribution_figure, median_ci
+from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, cell_evaluations, distribution_figure, median_ci, parse_case
 from studies.claims.verdict import REFUTED
 from studies.evaluate import heldout_images
 from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_region
@@ -38,10 +38,13 @@ EFFECT = 0.1
 @pytest.mark.zoo
 @pytest.mark.claim("originality", source="K24 Fig. 2",
                    statement="At large N, samples are far from their nearest training image (closer to the other model's sample).")
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
 def test_originality(claim, profile, evaluation, trained, protocol):
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
     n = profile.protocol(protocol).n_grid[-1]
-    evs = cell_evaluations(profile, evaluation, protocol, n)
+    evs = cell_evaluations(profile, evaluation, protocol, n, control)
     ev = evs[0]
     claim.param(protocol=protocol, n=ev.n, replicates=len(evs))
     ab = [e.ab for e in evs]
@@ -72,7 +75,7 @@ def test_originality(claim, profile, evaluation, trained, protocol):
                                                       title=f"{protocol} N={ev.n}" + (f", {len(evs)} replicates" if len(evs) > 1 else ""),
                                                       xlabel="correlation", vline=copy),
                  "the dashed line is the copy threshold")
-    regions = _regions(profile, trained, protocol, evs)
+    regions = _regions(profile, trained, protocol, evs, control)
     for name, (ra, rn, rr) in regions.items():
         claim.measure(f"{name}: median A/B / nearest-training / held-out nearest-training correlation (reference)",
                       f"{np.median(ra):.3f} / {np.median(rn):.3f} / {np.median(rr):.3f}")
@@ -87,14 +90,14 @@ def test_originality(claim, profile, evaluation, trained, protocol):
     claim.conclude(d.verdict, reason)
 
 
-def _regions(profile, trained, protocol: str, evs) -> dict:
+def _regions(profile, trained, protocol: str, evs, control=None) -> dict:
     """The comparison on the face region (central ellipse) and on the rest, pooled over replicates:
     reported beside the verdict so that a reader sees which part of the image carries it (smoke: the
     backgrounds, see claims/expectations/originality.toml)."""
     mask = central_ellipse(profile.data.resolution)
     out = {f"face region (ellipse {FACE_ELLIPSE})": [], "outside the face region": []}
     for r, ev in enumerate(evs):
-        a, b = trained(protocol, "A", ev.n, r), trained(protocol, "B", ev.n, r)
+        a, b = trained(protocol, "A", ev.n, r, control), trained(protocol, "B", ev.n, r, control)
         held = heldout_images(a, len(ev.ab))  # the images of the pair's held-out reference (ev.ref_a)
         for key, m in zip(out, (mask, ~mask)):
             c = compare_region(ev.samples_a, ev.samples_b, a.train_images, b.train_images, held, m)

@@ -15,16 +15,19 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import PROTOCOLS, cell_evaluations, psnr_curves_figure
+from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, cell_evaluations, parse_case, psnr_curves_figure
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("psnr-gap", source="K24 Fig. 1; T25 Fig. 2",
                    statement="The train/test PSNR gap shrinks as N grows and is matched at the largest N.")
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
 def test_psnr_gap(claim, profile, evaluation, protocol):
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
     grid = profile.protocol(protocol).n_grid
-    cells = [cell_evaluations(profile, evaluation, protocol, n) for n in grid]
+    cells = [cell_evaluations(profile, evaluation, protocol, n, control) for n in grid]
     evals = [c[0] for c in cells]
     ns = [ev.n for ev in evals]
     claim.param(protocol=protocol, n_grid=ns, n_requested=list(grid), pairs_per_n=[len(c) for c in cells])

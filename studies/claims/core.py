@@ -20,6 +20,19 @@ PROTOCOLS = ("random", "identity", "eyeglasses", "male")
 ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male")
 # the decision rules live in studies.claims.rules (ALPHA is registered there, once)
 
+# Controls with a known answer, each its own parametrisation id of the claims it runs in:
+# memorising: the empirical optimal denoiser of each group's training set (Zoo.memorising) in place
+# of the trained pair; held-out: images no model saw in place of samples (the negative control of
+# claims about samples, studies.claims.rules.contrast)
+MEMORISING_CONTROL = "random-control-memorising"
+HELDOUT_CONTROL = "random-control-heldout"
+CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out")}
+
+
+def parse_case(param: str) -> tuple[str, str | None]:
+    """(protocol, control kind or None) of a claim's parametrisation id."""
+    return CONTROLS.get(param, (param, None))
+
 
 def with_random_reference(profile, evaluation, protocol: str):
     """(pair of ``protocol`` at its largest N, random pair at the same N): the claims that compare a
@@ -40,27 +53,52 @@ def replicated_with_random_reference(profile, evaluation, protocol: str) -> list
     return out
 
 
-def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
-    """(LPIPS metric, model A's samples, A's training images) at the protocol's largest N for the
-    perceptual claims, recording the shared parameters and notes; None after concluding
-    INCONCLUSIVE when genuine LPIPS weights are missing (never a random backbone)."""
+def perceptual_inputs(claim, profile, evaluation, trained, case: str):
+    """(LPIPS metric, the images judged as samples, the held-out control images, A's training
+    images) at the protocol's largest N for the perceptual claims, recording the shared parameters
+    and notes; None after concluding INCONCLUSIVE when genuine LPIPS weights are missing (never a
+    random backbone).
+
+    The control is ``HELDOUT_IMAGES`` images of model A's held-out set (never trained on; the first
+    of ``studies.evaluate.heldout_images``): a claim about samples is judged by the contrast samples
+    vs this control (``rules.contrast``). The case ``random-control-heldout`` puts the next
+    ``HELDOUT_IMAGES`` held-out images in the samples' place (the negative control);
+    ``random-control-memorising`` the samples of the memorising control (``Zoo.memorising``)."""
     from ..errors import MissingResourceError
+    from ..evaluate import heldout_images
     from ..metrics.perceptual import LPIPS
     from ..metrics.rerank import evaluation_samples
 
+    protocol, control = parse_case(case)
+    if control:
+        claim.control(control)
     n = profile.protocol(protocol).n_grid[-1]
-    claim.param(protocol=protocol, N=n, group="A", k=int(claim.threshold("k")), seeds=profile.sample.n_seeds)
+    claim.param(protocol=protocol, N=n, group="A", k=int(claim.threshold("k")), seeds=profile.sample.n_seeds, control=control)
     try:
         metric = LPIPS("vgg")
     except MissingResourceError as exc:
         claim.conclude(INCONCLUSIVE, f"genuine LPIPS weights missing: {exc}")
         return None
-    samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
+    kind = "memorising" if control == "memorising" else None
+    # the held-out control needs only model A's training and held-out images: the memorising
+    # control's model object holds them without a trained network
+    model = trained(protocol, "A", n, control="memorising") if control else trained(protocol, "A", n)
+    held = heldout_images(model, 2 * HELDOUT_IMAGES)
+    reference = held[:HELDOUT_IMAGES]
+    if control == "held-out":
+        claim.note(f"negative control: {HELDOUT_IMAGES} held-out images of model A's held-out set (never trained on) take the samples' place, "
+                   f"contrasted with {HELDOUT_IMAGES} other held-out images; no model is involved")
+        return metric, held[HELDOUT_IMAGES:], reference, model.train_images
+    samples, train, notes = evaluation_samples(evaluation(protocol, n, control=kind) if kind else evaluation(protocol, n), model)
     claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; samples mapped to the "
                f"training images' intensity before LPIPS (per-image mean/sd {notes['raw_mean']:.3f}/{notes['raw_sd']:.3f} -> "
                f"{notes['data_mean']:.3f}/{notes['data_sd']:.3f}: a bias-free sampler leaves them undetermined, studies.metrics.intensity), "
-               f"then {100 * notes['clipped_fraction']:.1f}% of pixels clipped to [0, 1]")
-    return metric, samples, train
+               f"then {100 * notes['clipped_fraction']:.1f}% of pixels clipped to [0, 1]; control: {HELDOUT_IMAGES} held-out images of model A")
+    return metric, samples, reference, train
+
+
+# held-out images of the perceptual claims' negative control (as many as the smoke profile's sampling seeds)
+HELDOUT_IMAGES = 64
 
 
 def median_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
@@ -79,9 +117,11 @@ def replicate_range(profile, protocol: str, n: int) -> range:
     return range(profile.replicates) if profile.replicated(protocol, n) else range(1)
 
 
-def cell_evaluations(profile, evaluation, protocol: str, n: int) -> list:
-    """The pair evaluations of every replicate of (protocol, N), replicate 0 first."""
-    return [evaluation(protocol, n, replicate=r) for r in replicate_range(profile, protocol, n)]
+def cell_evaluations(profile, evaluation, protocol: str, n: int, control: str | None = None) -> list:
+    """The pair evaluations of every replicate of (protocol, N), replicate 0 first (of the
+    memorising control where ``control`` says so: its replicates differ in sampling seeds only)."""
+    kw = {"control": control} if control else {}
+    return [evaluation(protocol, n, replicate=r, **kw) for r in replicate_range(profile, protocol, n)]
 
 
 def shift_ci(a: Sequence[float], b: Sequence[float], *, seed: int = 0, n_boot: int = 2000) -> tuple[float, tuple[float, float]]:
