@@ -15,18 +15,18 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, cell_evaluations, parse_case, psnr_curves_figure
+from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, psnr_curves_figure
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("psnr-gap", source="K24 Fig. 1; T25 Fig. 2",
                    statement="The train/test PSNR gap shrinks as N grows and is matched at the largest N.")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
-def test_psnr_gap(claim, profile, evaluation, protocol):
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
+def test_psnr_gap(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)
     if control:
         claim.control(control)
-    grid = profile.protocol(protocol).n_grid
+    grid = case_grid(profile, protocol)
     cells = [cell_evaluations(profile, evaluation, protocol, n, control) for n in grid]
     evals = [c[0] for c in cells]
     ns = [ev.n for ev in evals]
@@ -52,6 +52,16 @@ def test_psnr_gap(claim, profile, evaluation, protocol):
     claim.figure("psnr curves", psnr_curves_figure(evals, protocol),
                  "output PSNR vs input PSNR on train and test images per N, and the gap averaged over sigma (replicate 0)")
     claim.propose("gap_matched_db", 1.0, "K24 calls curves 'matched' when train and test coincide; 1 dB is about the width of the per-sigma CIs at smoke scale")
+    if control == "gaussian":  # the known answer: each fitted denoiser's test MSE against the MMSE of the true distribution
+        from studies.gaussian import excess_mse
+
+        rows = []
+        for n in grid:
+            model = trained(protocol, "A", n, 0, control)
+            for r in excess_mse(model, profile.data.resolution):
+                rows.append([n, r["sigma"], round(r["fitted_mse"], 6), round(r["mmse"], 6), round(r["excess_db"], 3)])
+        claim.table("fitted denoiser A (replicate 0): test MSE vs the MMSE", ["N", "sigma", "fitted MSE", "MMSE", "excess (dB)"], rows)
+        claim.measure(f"excess MSE over the MMSE at N={grid[-1]}, sigma 0.2 (dB)", [r[4] for r in rows if r[0] == grid[-1] and r[1] == 0.2][0], unit="dB")
     spread = operating.pooled_sd([g for _, g in summaries])
     claim.rule(operating.trend_and_level(ns, [len(g) for _, g in summaries], spread, direction="decreasing", level=matched, effect=2 * matched),
                decided_by=d.rule)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, cell_evaluations, parse_case, distribution_figure, same_noise_grid_figure, shift_ci
+from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, distribution_figure, same_noise_grid_figure, shift_ci
 from studies.claims.rules import pair_mean_ci
 from studies.metrics.criteria import reproducibility_score
 
@@ -24,12 +24,12 @@ from studies.metrics.criteria import reproducibility_score
 @pytest.mark.zoo
 @pytest.mark.claim("same-noise-convergence", source="K24 Fig. 2; T25 Fig. 3",
                    statement="Samples of A and B from the same seed converge as N grows.")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_same_noise_convergence(claim, profile, evaluation, protocol):
     protocol, control = parse_case(protocol)
     if control:
         claim.control(control)
-    grid = profile.protocol(protocol).n_grid
+    grid = case_grid(profile, protocol)
     cells = [cell_evaluations(profile, evaluation, protocol, n, control) for n in grid]
     evals = [c[0] for c in cells]  # replicate 0 of each N: the figures
     claim.param(protocol=protocol, n_grid=[ev.n for ev in evals], pairs_per_n=[len(c) for c in cells], start=evals[0].summary["start"])

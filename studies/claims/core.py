@@ -26,7 +26,11 @@ ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male")
 # claims about samples, studies.claims.rules.contrast)
 MEMORISING_CONTROL = "random-control-memorising"
 HELDOUT_CONTROL = "random-control-heldout"
-CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out")}
+# gaussian: images of a known Gaussian distribution and closed-form denoisers fitted on disjoint
+# halves (studies.gaussian), over GAUSSIAN_GRID with Profile.replicates image draws at every N
+GAUSSIAN_CONTROL = "gaussian-control"
+GAUSSIAN_GRID = (10, 300, 1000, 4000)
+CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out"), GAUSSIAN_CONTROL: ("gaussian", "gaussian")}
 
 
 def parse_case(param: str) -> tuple[str, str | None]:
@@ -113,8 +117,16 @@ def mean_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, f
 
 def replicate_range(profile, protocol: str, n: int) -> range:
     """The training-seed replicates the profile trains of ``protocol`` at N (``Profile.replicated``):
-    every claim uses every replicate of a cell it reads, the same way (one summary per pair)."""
+    every claim uses every replicate of a cell it reads, the same way (one summary per pair). The
+    Gaussian control costs no training: every N has all replicates."""
+    if protocol == "gaussian":
+        return range(max(1, profile.replicates))
     return range(profile.replicates) if profile.replicated(protocol, n) else range(1)
+
+
+def case_grid(profile, protocol: str) -> tuple[int, ...]:
+    """The N grid of a protocol, or of the Gaussian control."""
+    return GAUSSIAN_GRID if protocol == "gaussian" else tuple(profile.protocol(protocol).n_grid)
 
 
 def cell_evaluations(profile, evaluation, protocol: str, n: int, control: str | None = None) -> list:
