@@ -18,7 +18,7 @@ def test_draws_are_seeded_and_have_the_distribution():
     a, b = draw_images(8, 3000, seed=1), draw_images(8, 3000, seed=1)
     assert torch.equal(a, b) and not torch.equal(a, draw_images(8, 3000, seed=2))
     x = a.reshape(3000, -1).double().numpy()
-    assert abs(x.mean() - MEAN) < 0.01 and np.abs(np.cov(x, rowvar=False) - spectrum_covariance(8)).max() < 0.01
+    assert abs(x.mean() - MEAN) < 0.01 and 0 <= x.min() and x.max() <= 1 and np.abs(np.cov(x, rowvar=False) - spectrum_covariance(8)).max() < 0.01
 
 
 def test_fitted_denoisers_approach_the_mmse_and_each_other():
