@@ -260,5 +260,5 @@ def contrast(samples: Sequence[float], control: Sequence[float], *, what: str, m
     if lo > margin:
         return Decision(SUPPORTED, f"{what}: {tail} above {margin}", CONTRAST, details)
     if hi < margin:
-        return Decision(REFUTED, f"not {what}: {tail} below {margin}", CONTRAST, details)
+        return Decision(REFUTED, f"refuted, the contrast goes the other way ({what} is claimed): {tail} below {margin}", CONTRAST, details)
     return Decision(INCONCLUSIVE, f"samples do not differ from held-out images: {tail} contains {margin}", CONTRAST, details)
