@@ -60,4 +60,5 @@ def render_html(report: dict) -> str:
     by_claim: "OrderedDict[str, list[dict]]" = OrderedDict()
     for r in report["results"]:
         by_claim.setdefault(r["claim"], []).append(r)
-    return _ENV.get_template("verdict.html.j2").render(report=report, by_claim=by_claim)
+    controls = [r for r in report["results"] if r.get("control")]  # control cases with a known answer
+    return _ENV.get_template("verdict.html.j2").render(report=report, by_claim=by_claim, controls=controls)
