@@ -4,8 +4,7 @@ splits than on random splits at equal N.
 At the largest N of the attribute protocol, the random split is evaluated at the same N (the
 profile's random grid must contain it). Convergence = per-seed same-seed A/B correlation minus the
 median different-seed correlation of the same pair (so each split is measured against its own
-null). SUPPORTED when a one-sided Mann-Whitney test (alpha 0.05) says the attribute split's
-convergence is lower; REFUTED when it is significantly higher; INCONCLUSIVE otherwise.
+null).
 
 The unit is the trained pair: per training-seed replicate of both pairs (``Profile.replicated_pairs``),
 the random pair's median convergence minus the attribute pair's. Rule ``rules.pair_difference``

@@ -3,10 +3,7 @@ the two models' samples of one seed are closer to each other than to either mode
 training image.
 
 Measured at the largest N of each protocol, per seed: d = corr(A, B) - max(nearest-training corr of
-A's sample, of B's sample). SUPPORTED when a one-sided Wilcoxon signed-rank test (alpha 0.05) says
-same-seed A/B correlation exceeds nearest-training correlation, and the median nearest-training
-correlation stays below the copy threshold of memorization-small-n; REFUTED when samples are
-copies or the test goes the other way.
+A's sample, of B's sample), with the copy threshold of memorization-small-n.
 
 The unit of inference is the trained pair: per pair (every training-seed replicate of the cell,
 ``core.cell_evaluations``), the median over seeds of that difference and of the nearest-training
