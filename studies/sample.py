@@ -458,8 +458,14 @@ class EmpiricalDenoiser(torch.nn.Module):
         flat_y = y.reshape(y.shape[0], -1).to(torch.float64)
         flat_x = self.images.reshape(self.images.shape[0], -1).to(torch.float64)
         d = flat_y.shape[1]
-        # per-sample distances, computed row by row so a sample's value is independent of its batch
-        r2 = torch.stack([((row - flat_x) ** 2).sum(dim=1) for row in flat_y]).clamp_min(1e-300)
-        w = torch.softmax(-(d - 1) * 0.5 * torch.log(r2), dim=1)
-        denoised = (w.unsqueeze(2) * flat_x.unsqueeze(0)).sum(dim=1)
-        return (flat_y - denoised).to(y.dtype).reshape(y.shape)
+        # row by row (matrix-vector products), so a sample's value is independent of its batch and
+        # no (batch, N, D) array is ever formed: the memorising control runs at N = 4000
+        x2 = (flat_x**2).sum(dim=1)
+        out = torch.empty_like(flat_y)
+        for i, row in enumerate(flat_y):
+            # ||y - x||^2 = ||y||^2 - 2 x.y + ||x||^2: float64 keeps the cancellation harmless (||x||^2 ~ 60
+            # at 16x16 against ||y - x||^2 >= ~2 at the sampler's last noise level, sigma_L 0.1)
+            r2 = ((row @ row) - 2.0 * torch.mv(flat_x, row) + x2).clamp_min(1e-300)
+            w = torch.softmax(-(d - 1) * 0.5 * torch.log(r2), dim=0)
+            out[i] = row - torch.mv(flat_x.T, w)
+        return out.to(y.dtype).reshape(y.shape)

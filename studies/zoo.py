@@ -39,6 +39,7 @@ from .train import MODEL_FILE, TRAINING_MATH_VERSION, steps_per_epoch, train
 log = logging.getLogger("memgen.zoo")
 
 GROUPS = ("A", "B")
+MEMORISING = "memorising"  # the model kind of Zoo.memorising: the empirical optimal denoiser, no training
 ENTRY_FILE = "entry.json"
 
 # throughput used by --dry-run cost estimates: sustained training FLOP/s of one CPU core (6.7e10 measured on
@@ -217,6 +218,26 @@ class Zoo:
                 raise ArtifactError(f"zoo {self.root}: model {prof.name}/{protocol}/{group}/N{n} ({key}) is not built; run memgen zoo build --profile {prof.name}")
             self._train(prof, protocol, split, group, folder)
         return self._load(prof, protocol, split, group, folder, rebuild=build)
+
+    def memorising(self, profile: Union[str, Profile], protocol: str, group: str, n: int) -> TrainedModel:
+        """The memorising control of (protocol, group, N): the empirical optimal denoiser
+        (``studies.sample.EmpiricalDenoiser``, the exact posterior mean of the group's training
+        images) in place of a trained UNet. A model kind of the zoo available for every protocol,
+        group and N at no training cost; nothing is written, its key names its training images."""
+        from .sample import EmpiricalDenoiser
+
+        prof = _profile(profile)
+        group = _group(group)
+        split = self.split(prof, protocol, n)
+        ds = self.dataset(prof, protocol)
+        tr, te = (split.a, split.b) if group == "A" else (split.b, split.a)
+        idx_hash = hashlib.sha256(np.ascontiguousarray(tr, dtype=np.int64).tobytes()).hexdigest()
+        key = "memorising-" + config_hash({"kind": MEMORISING, "version": 2, "dataset": ds.manifest.get("sha256"), "indices_sha256": idx_hash,
+                                            "split": to_dict(split.config), "n": split.n, "group": group}, length=24)
+        net = EmpiricalDenoiser(ds.images[torch.from_numpy(np.asarray(tr))])
+        config = {"model_config": {"kind": MEMORISING}, "split": to_dict(split.config)}
+        return TrainedModel(net=net, config=config, train_indices=np.asarray(tr), test_indices=np.asarray(te), dataset=ds, log=[],
+                            key=key, path=self.root, protocol=protocol, group=group, n=split.n, split=split)
 
     def build(self, spec: ModelSpec, *, profile: Optional[Profile] = None) -> Path:
         """Train ``spec`` if missing; returns its folder. ``profile`` overrides the registry lookup

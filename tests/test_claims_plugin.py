@@ -329,3 +329,30 @@ def test_not_run_and_not_applicable_end_the_test_without_a_verdict(pytester):
     assert summary["verdicts"] == {}  # the verdict of the test that raised after concluding is dropped
     html = _html(pytester)
     assert "Provide it with:" in html and "MEMGEN_CELEBA_META=DIR" in html and "NOT APPLICABLE" in html
+
+
+RULE_TESTS = """
+import pytest
+from studies.claims import operating
+from studies.claims.verdict import SUPPORTED, REFUTED
+
+@pytest.mark.claim("psnr-gap", source="K24 Fig. 1", statement="gap shrinks")
+@pytest.mark.parametrize("protocol, gap", [("random", 0.4), ("identity", 3.0)], ids=["random-N10", "identity-N10"])
+def test_gap(claim, protocol, gap):
+    if protocol == "identity":
+        claim.control("memorising")
+    claim.rule(operating.pair_t(3, 0.05, 0.1), decided_by="pair-level-t")
+    claim.conclude(SUPPORTED if gap < 1 else REFUTED, f"gap {gap}")
+"""
+
+
+def test_rule_and_control_are_recorded_and_rendered(pytester):
+    args = _project(pytester, tests=RULE_TESTS)
+    pytester.runpytest(*args).assert_outcomes(passed=2)
+    by_id = {r["param_id"]: r for r in _report(pytester)["results"]}
+    rule = by_id["random-N10"]["rule"]
+    assert rule["name"] == "pair-level-t" and rule["alpha"] == 0.05 and rule["simulations"] == 10_000
+    assert 0 <= rule["false_positive_rate"] <= 0.06 and 0 <= rule["power"] <= 1 and rule["decided_by"] == "pair-level-t"
+    assert by_id["random-N10"]["control"] is None and by_id["identity-N10"]["control"] == "memorising"
+    html = _html(pytester)
+    assert 'id="controls"' in html and "measured false-positive rate" in html

@@ -57,7 +57,7 @@ def test_counts_keep_missing_inputs_apart_and_matrix_leaves_controls_out():
 
 def test_rule_text_and_profile_summary():
     assert rule_text({"name": "Wilcoxon", "alpha": 0.05, "false_positive_rate": 0.048, "power": 0.8, "simulations": 1000}, fmt) == \
-        "Wilcoxon, alpha 0.05, false-positive rate 0.048, power 0.8, over 1,000 simulations"
+        "Wilcoxon, alpha 0.05, measured false-positive rate 0.048, power 0.8, over 1,000 simulations"
     assert rule_text(None, fmt) == ""
     smoke = profile_summary("smoke")
     assert "16x16" in smoke["cannot"] and "testbed" in smoke["cannot"] and smoke["facts"]

@@ -8,23 +8,34 @@ correlation of A's and B's samples of *different* seeds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from ..stats import bootstrap_ci, trend_test
-from .verdict import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from ..stats import bootstrap_ci
+from .rules import ALPHA
+from .verdict import INCONCLUSIVE
 
 PROTOCOLS = ("random", "identity", "eyeglasses", "male")
 ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male")
-ALPHA = 0.05
+# the decision rules live in studies.claims.rules (ALPHA is registered there, once)
+
+# Controls with a known answer, each its own parametrisation id of the claims it runs in:
+# memorising: the empirical optimal denoiser of each group's training set (Zoo.memorising) in place
+# of the trained pair; held-out: images no model saw in place of samples (the negative control of
+# claims about samples, studies.claims.rules.contrast)
+MEMORISING_CONTROL = "random-control-memorising"
+HELDOUT_CONTROL = "random-control-heldout"
+# gaussian: images of a known Gaussian distribution and closed-form denoisers fitted on disjoint
+# halves (studies.gaussian), over GAUSSIAN_GRID with Profile.replicates image draws at every N
+GAUSSIAN_CONTROL = "gaussian-control"
+GAUSSIAN_GRID = (10, 300, 1000, 4000)
+CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out"), GAUSSIAN_CONTROL: ("gaussian", "gaussian")}
 
 
-@dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
-    reason: str
+def parse_case(param: str) -> tuple[str, str | None]:
+    """(protocol, control kind or None) of a claim's parametrisation id."""
+    return CONTROLS.get(param, (param, None))
 
 
 def with_random_reference(profile, evaluation, protocol: str):
@@ -46,28 +57,53 @@ def replicated_with_random_reference(profile, evaluation, protocol: str) -> list
     return out
 
 
-def perceptual_inputs(claim, profile, evaluation, trained, protocol: str):
-    """(LPIPS metric, model A's samples, A's training images) at the protocol's largest N for the
-    perceptual claims, recording the shared parameters and notes. Without genuine LPIPS weights the
-    claim is not run (``claim.not_run`` ends the test, naming the command that installs them); a
-    random backbone is never used."""
+def perceptual_inputs(claim, profile, evaluation, trained, case: str):
+    """(LPIPS metric, the images judged as samples, the held-out control images, A's training
+    images) at the protocol's largest N for the perceptual claims, recording the shared parameters
+    and notes. Without genuine LPIPS weights the claim is not run (``claim.not_run`` ends the test,
+    naming the command that installs them); a random backbone is never used.
+
+    The control is ``HELDOUT_IMAGES`` images of model A's held-out set (never trained on; the first
+    of ``studies.evaluate.heldout_images``): a claim about samples is judged by the contrast samples
+    vs this control (``rules.contrast``). The case ``random-control-heldout`` puts the next
+    ``HELDOUT_IMAGES`` held-out images in the samples' place (the negative control);
+    ``random-control-memorising`` the samples of the memorising control (``Zoo.memorising``)."""
     from ..errors import MissingResourceError
+    from ..evaluate import heldout_images
     from ..metrics.perceptual import LPIPS
     from ..metrics.rerank import evaluation_samples
 
+    protocol, control = parse_case(case)
+    if control:
+        claim.control(control)
     n = profile.protocol(protocol).n_grid[-1]
-    claim.param(protocol=protocol, N=n, group="A", k=int(claim.threshold("k")), seeds=profile.sample.n_seeds)
+    claim.param(protocol=protocol, N=n, group="A", k=int(claim.threshold("k")), seeds=profile.sample.n_seeds, control=control)
     try:
         metric = LPIPS("vgg")
     except MissingResourceError as exc:
         claim.not_run(f"genuine LPIPS weights missing: {exc}",
                       "memgen lpips install-weights (scripts/setup.sh runs it), or MEMGEN_LPIPS_WEIGHTS=FILE")
-    samples, train, notes = evaluation_samples(evaluation(protocol, n), trained(protocol, "A", n))
+        return None
+    kind = "memorising" if control == "memorising" else None
+    # the held-out control needs only model A's training and held-out images: the memorising
+    # control's model object holds them without a trained network
+    model = trained(protocol, "A", n, control="memorising") if control else trained(protocol, "A", n)
+    held = heldout_images(model, 2 * HELDOUT_IMAGES)
+    reference = held[:HELDOUT_IMAGES]
+    if control == "held-out":
+        claim.note(f"negative control: {HELDOUT_IMAGES} held-out images of model A's held-out set (never trained on) take the samples' place, "
+                   f"contrasted with {HELDOUT_IMAGES} other held-out images; no model is involved")
+        return metric, held[HELDOUT_IMAGES:], reference, model.train_images
+    samples, train, notes = evaluation_samples(evaluation(protocol, n, control=kind) if kind else evaluation(protocol, n), model)
     claim.note(f"LPIPS-VGG v0.1 backbone: {metric.status['source']}; sampler stops {notes['statuses']}; samples mapped to the "
                f"training images' intensity before LPIPS (per-image mean/sd {notes['raw_mean']:.3f}/{notes['raw_sd']:.3f} -> "
                f"{notes['data_mean']:.3f}/{notes['data_sd']:.3f}: a bias-free sampler leaves them undetermined, studies.metrics.intensity), "
-               f"then {100 * notes['clipped_fraction']:.1f}% of pixels clipped to [0, 1]")
-    return metric, samples, train
+               f"then {100 * notes['clipped_fraction']:.1f}% of pixels clipped to [0, 1]; control: {HELDOUT_IMAGES} held-out images of model A")
+    return metric, samples, reference, train
+
+
+# held-out images of the perceptual claims' negative control (as many as the smoke profile's sampling seeds)
+HELDOUT_IMAGES = 64
 
 
 def median_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
@@ -80,87 +116,32 @@ def mean_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, f
     return float(np.mean(x)), tuple(bootstrap_ci(x, np.mean, n_boot=2000, seed=seed))
 
 
-def decide_gap(ns: Sequence[int], gaps: Sequence[Sequence[float]], gap_cis_last: tuple[float, float],
-               gap_cis_first: tuple[float, float], *, matched_db: float, alpha: float = ALPHA) -> tuple[Decision, object]:
-    """psnr-gap: the gap shrinks with N (one-sided Spearman on every model's gap against N when the
-    grid has >= 3 sizes; with 2 sizes, non-overlapping CIs) and the largest N is matched (CI upper
-    bound below ``matched_db``). ``gaps[i]`` are the per-model gaps (A and B) at ``ns[i]``."""
-    xs = [n for n, g in zip(ns, gaps) for _ in g]
-    ys = [v for g in gaps for v in g]
-    trend = None
-    if len(ns) >= 3:
-        trend = trend_test(np.log10(xs), ys, method="spearman", alternative="decreasing", alpha=alpha)
-        shrinks = trend.p < alpha
-        flat_or_growing = trend.statistic >= 0
-    else:
-        shrinks = gap_cis_first[0] > gap_cis_last[1]
-        flat_or_growing = np.mean(gaps[-1]) >= np.mean(gaps[0])
-    matched = gap_cis_last[1] < matched_db
-    unmatched = gap_cis_last[0] > matched_db
-    last = float(np.mean(gaps[-1]))
-    if shrinks and matched:
-        return Decision(SUPPORTED, f"gap shrinks with N and is {last:.2f} dB at N={ns[-1]} (CI upper {gap_cis_last[1]:.2f} < {matched_db} dB)"), trend
-    if flat_or_growing:
-        return Decision(REFUTED, f"the gap does not shrink with N (gap at N={ns[-1]}: {last:.2f} dB)"), trend
-    if shrinks and unmatched:
-        return Decision(REFUTED, f"gap shrinks but stays {last:.2f} dB at N={ns[-1]} (CI lower {gap_cis_last[0]:.2f} > {matched_db} dB)"), trend
-    return Decision(INCONCLUSIVE, f"too little power: shrink test {'passed' if shrinks else 'not significant'}, gap at N={ns[-1]} {last:.2f} dB CI {gap_cis_last[0]:.2f}..{gap_cis_last[1]:.2f} vs {matched_db} dB"), trend
+def replicate_range(profile, protocol: str, n: int) -> range:
+    """The training-seed replicates the profile trains of ``protocol`` at N (``Profile.replicated``):
+    every claim uses every replicate of a cell it reads, the same way (one summary per pair). The
+    Gaussian control costs no training: every N has all replicates."""
+    if protocol == "gaussian":
+        return range(max(1, profile.replicates))
+    return range(profile.replicates) if profile.replicated(protocol, n) else range(1)
 
 
-def decide_above(name: str, value_ci: tuple[float, float], threshold: float, *, what: str) -> Decision:
-    """SUPPORTED when the CI lies above ``threshold``, REFUTED when it lies below, else INCONCLUSIVE."""
-    lo, hi = value_ci
-    if lo > threshold:
-        return Decision(SUPPORTED, f"{name} CI {lo:.3f}..{hi:.3f} lies above {threshold}: {what}")
-    if hi < threshold:
-        return Decision(REFUTED, f"{name} CI {lo:.3f}..{hi:.3f} lies below {threshold}: not {what}")
-    return Decision(INCONCLUSIVE, f"{name} CI {lo:.3f}..{hi:.3f} contains {threshold}: too little power to say whether {what}")
+def case_grid(profile, protocol: str) -> tuple[int, ...]:
+    """The N grid of a protocol, or of the Gaussian control."""
+    return GAUSSIAN_GRID if protocol == "gaussian" else tuple(profile.protocol(protocol).n_grid)
 
 
-def replicates_agree(verdicts: Sequence[Verdict]) -> Verdict:
-    """The verdict of a claim judged on each training-seed replicate: SUPPORTED or REFUTED when every
-    replicate says so, else INCONCLUSIVE (seeds within a replicate share its models, so one pair's
-    verdict is not evidence about the training procedure; SPEC §9)."""
-    if not verdicts:
-        raise ValueError("replicates_agree: no replicate verdicts")
-    first = verdicts[0]
-    return first if first in (SUPPORTED, REFUTED) and all(v == first for v in verdicts) else INCONCLUSIVE
-
-
-def decide_originality(ab: Sequence[Sequence[float]], nearest: Sequence[Sequence[float]], *, copy: float,
-                       alpha: float = ALPHA) -> Decision:
-    """originality from per-seed same-seed A/B correlations and nearest-training correlations, one
-    sequence per training-seed replicate (a list of one where the protocol has no replicates).
-
-    Sampling seeds of one replicate share its two trained models, so the pooled signed-rank test
-    alone would let one lucky pair decide: the claim also needs every replicate's median
-    A/B - nearest difference on its side (SPEC §9 probes: the sign flipped with the training seed)."""
-    from ..stats import paired_test
-
-    if len(ab) != len(nearest) or not ab:
-        raise ValueError("decide_originality: one A/B and one nearest sequence per replicate")
-    x = np.concatenate([np.asarray(a, dtype=np.float64) for a in ab])
-    y = np.concatenate([np.asarray(b, dtype=np.float64) for b in nearest])
-    med_nn, ci_nn = median_ci(y)
-    if ci_nn[0] > copy:
-        return Decision(REFUTED, f"samples are copies: median nearest-training correlation {med_nn:.3f} (CI {ci_nn[0]:.3f}..{ci_nn[1]:.3f}) above {copy}")
-    per = [float(np.median(np.asarray(a) - np.asarray(b))) for a, b in zip(ab, nearest)]
-    reps = f"{len(per)} training-seed replicates, medians " + ", ".join(f"{d:+.3f}" for d in per) if len(per) > 1 else ""
-    greater = paired_test(x, y, alternative="greater", method="wilcoxon", alpha=alpha)
-    less = paired_test(x, y, alternative="less", method="wilcoxon", alpha=alpha)
-    med_ab = float(np.median(x))
-    if greater.p < alpha and ci_nn[1] < copy and all(d > 0 for d in per):
-        return Decision(SUPPORTED, f"same-seed A/B samples ({med_ab:.3f}) are closer to each other than to their nearest training image ({med_nn:.3f}), p={greater.p:.2g}" + (f"; {reps}" if reps else ""))
-    if less.p < alpha and all(d < 0 for d in per):
-        return Decision(REFUTED, f"samples are closer to their nearest training image ({med_nn:.3f}) than to each other ({med_ab:.3f}), p={less.p:.2g}" + (f"; {reps}" if reps else ""))
-    if reps and (greater.p < alpha or less.p < alpha):
-        return Decision(INCONCLUSIVE, f"the pooled test is significant (A/B {med_ab:.3f} vs nearest {med_nn:.3f}, p={min(greater.p, less.p):.2g}) but the replicates disagree: {reps}")
-    return Decision(INCONCLUSIVE, f"no significant difference between A/B ({med_ab:.3f}) and nearest-training ({med_nn:.3f}) correlation, p={greater.p:.2g}" + (f"; {reps}" if reps else ""))
+def cell_evaluations(profile, evaluation, protocol: str, n: int, control: str | None = None) -> list:
+    """The pair evaluations of every replicate of (protocol, N), replicate 0 first (of the
+    memorising control where ``control`` says so: its replicates differ in sampling seeds only)."""
+    kw = {"control": control} if control else {}
+    return [evaluation(protocol, n, replicate=r, **kw) for r in replicate_range(profile, protocol, n)]
 
 
 def shift_ci(a: Sequence[float], b: Sequence[float], *, seed: int = 0, n_boot: int = 2000) -> tuple[float, tuple[float, float]]:
     """Difference of medians median(a) - median(b) with a percentile bootstrap CI resampling a and
-    b independently (a and b are samples of different units, e.g. same-seed vs different-seed pairs)."""
+    b independently. Descriptive only (a CI within one pair, reported beside a verdict): the
+    different-seed correlations of one pair share its samples (each in 2(S-1) of them), so this CI
+    is too narrow to decide on; the rules decide on pair-level summaries (studies.claims.rules)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     rng = np.random.default_rng(seed)

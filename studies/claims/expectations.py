@@ -1,4 +1,4 @@
-"""Pre-registered expectations and thresholds, each with its provenance.
+"""Registered expectations (predictions or snapshots, see ``kind``) and thresholds, each with its provenance.
 
 ``claims/expectations/<claim-id>.toml`` says, per profile and parametrisation id, which verdict a
 claim test is expected to reach; ``claims/thresholds/<claim-id>.toml`` holds the named numbers a test

@@ -131,6 +131,8 @@ class Claim:
         self.expectation: Expectation | None = None
         self.status: str | None = None
         self.needs: str | None = None  # not_run: the command or option that provides the missing input
+        self.rule_record: dict | None = None  # the decision rule and its measured operating characteristics
+        self.control_kind: str | None = None  # "memorising", "gaussian", "held-out": a control case with a known answer
 
     @property
     def id(self) -> str:
@@ -240,6 +242,23 @@ class Claim:
             raise InputError(f"claim {self.id}: proposing threshold {name!r} needs a reason (why)")
         self.proposals[name] = {"value": _number(value, f"proposed threshold {name!r}"), "why": why.strip()}
 
+    def rule(self, operating: Any, *, decided_by: str = "") -> None:
+        """Record the decision rule of the verdict with its measured false-positive rate and power
+        (``studies.claims.operating.Operating``, or its dict)."""
+        rec = operating.to_dict() if hasattr(operating, "to_dict") else dict(operating)
+        for key in ("name", "alpha", "false_positive_rate", "power", "simulations"):
+            if key not in rec:
+                raise InputError(f"claim {self.id}: rule record lacks {key!r}")
+        if decided_by:
+            rec["decided_by"] = decided_by
+        self.rule_record = plain(rec)
+
+    def control(self, kind: str) -> None:
+        """Mark this verdict as a control case with a known answer (its own report section)."""
+        if kind not in ("memorising", "gaussian", "held-out"):
+            raise InputError(f"claim {self.id}: unknown control kind {kind!r}")
+        self.control_kind = kind
+
     # -- verdict -----------------------------------------------------------------------------
 
     def conclude(self, verdict: Verdict | str, reason: str) -> Verdict:
@@ -337,6 +356,8 @@ class Claim:
             "verdict": self.verdict.value if self.verdict else None,
             "reason": self.reason,
             "needs": self.needs,
+            "rule": self.rule_record,
+            "control": self.control_kind,
             "expected": self.expectation.expected.value if self.expectation else None,
             "expectation": None
             if self.expectation is None

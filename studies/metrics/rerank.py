@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from scipy import stats as st
 
+from ..claims.rules import ci_vs_threshold
 from ..errors import InputError
 from ..stats import bootstrap_ci
 from .lpips_nn import NearestResult, exact_nearest
@@ -24,7 +25,7 @@ from .perceptual import LPIPS
 from .neighbours import topk
 from .similarity import CORRELATION
 
-SUPPORTED, REFUTED, INCONCLUSIVE = "SUPPORTED", "REFUTED", "INCONCLUSIVE"
+INCONCLUSIVE = "INCONCLUSIVE"
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,10 @@ def rank_inversion_evidence(metric: LPIPS, samples, train, *, k: int = 10, thres
     out = {"rerank": r, "change_rate": change, "kendall_tau": tau, "lpips_gain": gain, "n": len(r.top1_changed)}
     if not metric.genuine:
         out.update(verdict=INCONCLUSIVE, reason="LPIPS backbone weights are not genuine (random backbone): " + metric.status["source"])
-    elif change.lo > threshold:
-        out.update(verdict=SUPPORTED, reason=f"top-1 change rate {change.estimate:.2f}, 95% CI [{change.lo:.2f}, {change.hi:.2f}] above {threshold}")
-    elif change.hi < threshold:
-        out.update(verdict=REFUTED, reason=f"top-1 change rate {change.estimate:.2f}, 95% CI [{change.lo:.2f}, {change.hi:.2f}] below {threshold}")
     else:
-        out.update(verdict=INCONCLUSIVE, reason=f"top-1 change rate CI [{change.lo:.2f}, {change.hi:.2f}] contains {threshold}")
+        d = ci_vs_threshold(f"top-1 change rate {change.estimate:.2f},", tuple(change), threshold,
+                            what="LPIPS re-ranking changes the nearest neighbour", unit_note="over the samples of one trained model")
+        out.update(verdict=d.verdict.value, reason=d.reason, rule=d.rule)
     return out
 
 
@@ -114,18 +113,16 @@ def overstated_originality_evidence(metric: LPIPS, samples, train, *, k: int = 1
     hit = recall_at_k(idx, nn.indices[:, 0])
     gap = _ci(rel_gap, n_boot=n_boot, seed=seed)
     recall = _ci(hit, n_boot=n_boot, seed=seed)
-    out = {"nearest": nn, "corr_indices": idx, "lpips_corr_top1": d_corr, "lpips_nn": d_nn, "relative_gap": gap,
+    out = {"nearest": nn, "corr_indices": idx, "lpips_corr_top1": d_corr, "lpips_nn": d_nn, "relative_gap": gap, "rel_gap": rel_gap,
            "recall_at_k": recall, "hits": hit, "certified": float(nn.certified.mean()), "n": len(d_nn)}
     if not metric.genuine:
         out.update(verdict=INCONCLUSIVE, reason="LPIPS backbone weights are not genuine (random backbone): " + metric.status["source"])
     elif not nn.certified.all():
         out.update(verdict=INCONCLUSIVE, reason=f"exact search not certified for {int((~nn.certified).sum())} samples (rounding {nn.max_rounding:.2e})")
-    elif gap.lo > threshold:
-        out.update(verdict=SUPPORTED, reason=f"relative LPIPS gap {gap.estimate:.3f}, 95% CI [{gap.lo:.3f}, {gap.hi:.3f}] above {threshold}; recall@{k} {recall.estimate:.2f}")
-    elif gap.hi < threshold:
-        out.update(verdict=REFUTED, reason=f"relative LPIPS gap {gap.estimate:.3f}, 95% CI [{gap.lo:.3f}, {gap.hi:.3f}] below {threshold}; recall@{k} {recall.estimate:.2f}")
     else:
-        out.update(verdict=INCONCLUSIVE, reason=f"relative LPIPS gap CI [{gap.lo:.3f}, {gap.hi:.3f}] contains {threshold}")
+        d = ci_vs_threshold(f"relative LPIPS gap {gap.estimate:.3f},", tuple(gap), threshold,
+                            what="the perceptual nearest neighbour is closer than correlation's top-1", unit_note="over the samples of one trained model")
+        out.update(verdict=d.verdict.value, reason=f"{d.reason}; recall@{k} {recall.estimate:.2f}", rule=d.rule)
     return out
 
 

@@ -222,9 +222,9 @@ def rule_text(rule: Any, fmt) -> str:
     if rule.get("alpha") is not None:
         parts.append(f"alpha {fmt(rule['alpha'])}")
     if rule.get("false_positive_rate") is not None:
-        parts.append(f"false-positive rate {fmt(rule['false_positive_rate'])}")
+        parts.append(f"measured false-positive rate {fmt(rule['false_positive_rate'])}" + (f" ({rule['null']})" if rule.get("null") else ""))
     if rule.get("power") is not None:
-        parts.append(f"power {fmt(rule['power'])}")
+        parts.append(f"power {fmt(rule['power'])}" + (f" ({rule['effect']})" if rule.get("effect") else ""))
     if rule.get("simulations") is not None:
         parts.append(f"over {fmt(rule['simulations'])} simulations")
     return ", ".join(parts)
