@@ -163,3 +163,67 @@ register_profile(
         needs_real_images=True,
     )
 )
+
+# ---------------------------------------------------------------------------------------------
+# fashion: real images (Fashion-MNIST, 60,000 training images at 28x28, studies.data.fashion).
+#
+# The rule, fixed 2026-12-02 before any fashion model was trained: nothing of the study changes
+# but the data. The model, the training budget in samples and the sampler are smoke's as registered
+# at commit c95b990 (2-block UNet of width 16; 4 epochs, batch 128, lr 2e-3 halved after epoch 2;
+# coarse-to-fine sampler with h0 0.01, beta 0.1, sigma_L 0.1, common start, 64 seeds), so that a
+# verdict that differs from smoke's is about the data, not about a budget chosen after seeing it.
+# One change of scale: the epoch (exposure n_total) is 30,000 samples instead of 25,600, the
+# largest group, so that every N of the grid is within the exposure (the registry refuses N above
+# n_total) and every image of every group is seen at least 4 times; that is 938 Adam steps per
+# model for N <= 3,000 (smoke: 800). Compute per model grows with the pixel count (784 / 256 =
+# 3.06x smoke's ~50 core-seconds). 28 = 4 x 7: two encoder blocks halve it to 7.
+# Data: the 60,000 training images as distributed, in a seeded order, *not* de-duplicated: the
+# studies of diffusion generalisation on this data (Kamb & Ganguli 2024) use it as is, and the split
+# audit reports how many near-duplicates it holds; the 10,000 test images are not trained on.
+# Protocols: the random split with N from 10 to 30,000 (the largest the 60,000 images allow per
+# side) and an attribute split on Footwear (sandal, sneaker, ankle boot: 18,000 images, the minority
+# side kept whole; see GROUPINGS in studies/data/fashion.py for why this grouping). No identity
+# protocol: Fashion-MNIST has no identities. Replicates as in smoke: footwear's largest N and the
+# random pair at that N are trained three times.
+_FASHION_RULE = dict(
+    data=DataConfig(source="fashion", resolution=28, order_seed=0),
+    model=ModelConfig(blocks=2, width=16, channels=1),
+    sample=SampleConfig(h0=0.01, beta=0.1, sigma_L=0.1, max_T=2000, start="common", n_seeds=64),
+    psnr_images=200,
+    psnr_noise_draws=2,
+)
+
+
+def _fashion_protocols(grids: dict[str, tuple[int, ...]]) -> tuple[ProtocolGrid, ...]:
+    splits = {
+        "random": SplitConfig(protocol="random", n_total=30_000, seed=0),
+        "footwear": SplitConfig(protocol="attribute", attribute="Footwear", n_total=30_000, seed=0),
+    }
+    return tuple(ProtocolGrid(name=k, split=splits[k], n_grid=v, dedup=False) for k, v in grids.items())
+
+
+register_profile(
+    Profile(
+        name="fashion",
+        description="Fashion-MNIST 28x28 (60,000 training images), smoke's UNet, budget and sampler, two CPU cores",
+        train=TrainConfig(epochs=4, batch_size=128, lr=2e-3, lr_decay_every=2, eval_images=64, seed=0),
+        protocols=_fashion_protocols({"random": (10, 100, 1000, 10_000, 18_000, 30_000), "footwear": (10, 18_000)}),
+        replicates=3,
+        **_FASHION_RULE,
+    )
+)
+
+# fashion_ci: the reduced variant CI runs (its own predictions). Same data, model and sampler as
+# fashion; half of fashion's training steps (2 epochs of 30,000 samples, lr halved after epoch 1, the
+# same shape of schedule) and the two ends of each grid, no replicates: 8 models, so that CI grows by
+# about 8 minutes on two cores. Fixed 2026-12-02 before any fashion model was trained.
+register_profile(
+    Profile(
+        name="fashion_ci",
+        description="Fashion-MNIST 28x28, fashion's model and sampler at half its training steps, N = 10 and 18,000 (CI)",
+        train=TrainConfig(epochs=2, batch_size=128, lr=2e-3, lr_decay_every=1, eval_images=64, seed=0),
+        protocols=_fashion_protocols({"random": (10, 18_000), "footwear": (10, 18_000)}),
+        replicates=1,
+        **_FASHION_RULE,
+    )
+)

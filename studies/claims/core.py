@@ -16,9 +16,22 @@ import numpy as np
 from ..stats import bootstrap_ci, trend_test
 from .verdict import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
-PROTOCOLS = ("random", "identity", "eyeglasses", "male")
-ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male")
+PROTOCOLS = ("random", "identity", "eyeglasses", "male", "footwear")
+ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male", "footwear")
+# what each protocol needs of the data; a profile without the protocol reports its claims "not
+# applicable" with this reason (claims/conftest.py), never an error or a silent skip
+PROTOCOL_NEEDS = {"identity": "identities", "eyeglasses": "the attribute Eyeglasses", "male": "the attribute Male",
+                  "footwear": "the attribute Footwear (Fashion-MNIST's sandal, sneaker and ankle-boot classes)"}
 ALPHA = 0.05
+
+
+def absent_protocol_reason(profile, protocol: str) -> str | None:
+    """Why ``protocol``'s claims do not apply to ``profile`` (None when the profile has it)."""
+    if any(p.name == protocol for p in profile.protocols):
+        return None
+    data = {"synthetic": "synthetic faces", "celeba": "CelebA", "fashion": "Fashion-MNIST", "array": "the user's images"}.get(profile.data.source, profile.data.source)
+    need = PROTOCOL_NEEDS.get(protocol, f"what protocol {protocol} splits on")
+    return f"profile {profile.name} has no {protocol} protocol: it needs {need}, which its data ({data}) lacks or the profile does not split on"
 
 
 @dataclass(frozen=True)

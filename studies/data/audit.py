@@ -67,7 +67,10 @@ def audit(names_a: Sequence[str], names_b: Sequence[str], meta: "CelebAMeta", *,
     check_unique(names_b, "group B")
     pos_a = meta.indices(names_a)  # names missing from the metadata are refused, listed
     pos_b = meta.indices(names_b)
-    shared, frac_a, frac_b = _identity_overlap(meta.identity[pos_a], meta.identity[pos_b])
+    if meta.identity is None:  # data without identities (Fashion-MNIST, a user's array): nothing to share
+        shared, frac_a, frac_b = None, None, None
+    else:
+        shared, frac_a, frac_b = _identity_overlap(meta.identity[pos_a], meta.identity[pos_b])
     report: dict = {
         "n_a": len(names_a),
         "n_b": len(names_b),

@@ -1,0 +1,20 @@
+"""Claims whose protocol the active profile does not have (Fashion-MNIST has no identities, smoke
+has no Footwear attribute, a user's array may have no labels at all) end as *not applicable*, with
+the reason, before any model is trained for them."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _protocol_applicable(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or request.node.get_closest_marker("claim") is None:
+        return
+    protocol = callspec.params.get("protocol")
+    if not isinstance(protocol, str) or "source" in callspec.params:  # split-integrity decides itself
+        return
+    from studies.claims.core import absent_protocol_reason
+
+    reason = absent_protocol_reason(request.getfixturevalue("profile"), protocol)
+    if reason is not None:
+        request.getfixturevalue("claim").not_applicable(reason)
