@@ -100,6 +100,19 @@ def audit(names_a: Sequence[str], names_b: Sequence[str], meta: "CelebAMeta", *,
     return report
 
 
+def heldout_duplicates(train_images, heldout_images, threshold: float = 0.95, *, pool: str = "literal") -> dict:
+    """How many held-out images (Fashion-MNIST's 10,000 test images) have a near-duplicate among the
+    training images under the dense rule (SPEC §2), and a few examples (held-out row, training row,
+    both indices into the arrays given)."""
+    from .dedup import cross_duplicates
+
+    pairs = cross_duplicates(heldout_images, train_images, threshold, pool=pool)
+    rows = sorted({i for i, _ in pairs})
+    return {"heldout": int(len(heldout_images)), "train": int(len(train_images)), "threshold": threshold, "pool": pool,
+            "heldout_with_training_duplicate": len(rows), "pairs": len(pairs),
+            "examples": [[int(i), int(j)] for i, j in pairs[:_EXAMPLES]]}
+
+
 # ---------------------------------------------------------------------------------------------
 # inputs of ``memgen split audit``
 

@@ -61,8 +61,13 @@ def source_info(cfg: DataConfig, where) -> dict:
 
         data = load_fashion(where)
         return {"kind": "fashion", "folder": str(meta_dir(data)), "fashion_dir": str(data.folder), "sha256_decompressed": data.sha256}
-    if where is None:
-        raise InputError("DataConfig.source is 'array': pass the images (memgen ... --array FILE.npy or --images DIR)")
+    if where is None:  # memgen verdict --array / --images hands the path to pytest's processes this way
+        from ..profiles import USER_IMAGES_ENV, USER_LABELS_ENV
+
+        if not os.environ.get(USER_IMAGES_ENV):
+            raise InputError(f"DataConfig.source is 'array': pass the images (memgen verdict --array FILE.npy or --images DIR, or ${USER_IMAGES_ENV})")
+        labels = os.environ.get(USER_LABELS_ENV) or None
+        where = UserImages(Path(os.environ[USER_IMAGES_ENV]), None if labels is None else Path(labels))
     user = where if isinstance(where, UserImages) else UserImages(Path(where))
     folder, info = prepare_user_images(user)
     return {"kind": "array", "folder": str(folder), "input": info["input"], "input_sha256": info["input_sha256"],
@@ -133,9 +138,9 @@ def load_user_array(path: Path) -> np.ndarray:
         return arr
     if not np.issubdtype(arr.dtype, np.floating):
         raise InputError(f"{path}: dtype {arr.dtype}; expected uint8 (0..255) or float in [0, 1]")
-    lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
     if not np.isfinite(arr).all():
         raise InputError(f"{path}: array holds NaN or infinite values")
+    lo, hi = float(arr.min()), float(arr.max())
     if lo < 0.0 or hi > 1.0:
         raise InputError(f"{path}: float values span [{lo:.4g}, {hi:.4g}]; expected [0, 1] (scale uint8 data by 1/255 or pass it as uint8)")
     return arr
