@@ -283,3 +283,32 @@ def test_unknown_profile_is_a_usage_error(pytester):
     result = pytester.runpytest(*args, "--profile", "nope")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     _has(result, "--profile: unknown profile 'nope'")
+
+
+def test_not_applicable_ends_without_a_verdict_and_says_why(pytester):
+    tests = """
+import pytest
+
+@pytest.mark.claim("psnr-gap", source="K24 Fig. 1", statement="gap shrinks")
+@pytest.mark.parametrize("protocol", ["identity"], ids=["identity-N10"])
+def test_gap(claim, protocol):
+    claim.not_applicable("profile fashion has no identity protocol: Fashion-MNIST has no identities")
+    claim.conclude("SUPPORTED", "never reached")
+"""
+    args = _project(pytester, tests=tests)
+    result = pytester.runpytest(*args, "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*not applicable: profile fashion has no identity protocol*"])
+    rec = _report(pytester)["results"][0]
+    assert rec["verdict"] is None and "not applicable: profile fashion has no identity protocol" in rec["message"]
+
+
+def test_absent_protocols_of_the_registered_profiles():
+    from studies.claims.core import PROTOCOLS, absent_protocol_reason
+    from studies.profiles import get_profile
+
+    fashion, smoke = get_profile("fashion"), get_profile("smoke")
+    assert [p for p in PROTOCOLS if absent_protocol_reason(fashion, p) is None] == ["random", "footwear"]
+    assert "needs identities" in absent_protocol_reason(fashion, "identity") and "Fashion-MNIST" in absent_protocol_reason(fashion, "identity")
+    assert "Footwear" in absent_protocol_reason(smoke, "footwear")
+    assert absent_protocol_reason(smoke, "identity") is None
