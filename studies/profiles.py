@@ -5,6 +5,8 @@ provenance comments beside them)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .config import (
     DataConfig,
     ModelConfig,
@@ -19,13 +21,25 @@ from .errors import InputError
 
 _PROFILES: dict[str, Profile] = {}
 DEFAULT_PROFILE = "smoke"
+# the profile of a user's images (``memgen verdict --array FILE.npy`` / ``--images DIR``): built from
+# the data named by $MEMGEN_USER_IMAGES (and $MEMGEN_USER_LABELS) when asked for, never registered
+USER_PROFILE = "user"
+# the user's images reach the pytest process through these (defined beside the reader, which needs them too)
+from .data.sources import USER_IMAGES_ENV, USER_LABELS_ENV  # noqa: E402
 
 
 def register_profile(profile: Profile) -> Profile:
+    if profile.name in _PROFILES or profile.name == USER_PROFILE:
+        raise InputError(f"profile {profile.name!r} is already registered")
+    check_profile(profile)
+    _PROFILES[profile.name] = profile
+    return profile
+
+
+def check_profile(profile: Profile) -> None:
+    """Refuse a profile that cannot run (see the module docstring)."""
     if not profile.name or not profile.name.replace("_", "").isalnum():
         raise InputError(f"profile name must be alphanumeric, got {profile.name!r}")
-    if profile.name in _PROFILES:
-        raise InputError(f"profile {profile.name!r} is already registered")
     profile.model.check_resolution(profile.data.resolution)
     if profile.model.channels != (1 if profile.data.grayscale else 3):
         raise InputError(f"profile {profile.name}: model channels {profile.model.channels} do not match the data")
@@ -50,8 +64,6 @@ def register_profile(profile: Profile) -> Profile:
                 )
     if not profile.eval_seeds:
         raise InputError(f"profile {profile.name}: needs at least one evaluation seed")
-    _PROFILES[profile.name] = profile
-    return profile
 
 
 def get_profile(name: str) -> Profile:
@@ -59,6 +71,8 @@ def get_profile(name: str) -> Profile:
     base, sep, k = name.rpartition("~r")
     if sep and base and k.isdigit():
         return get_profile(base).replicate(int(k))
+    if name == USER_PROFILE:
+        return user_profile()
     try:
         return _PROFILES[name]
     except KeyError:
@@ -163,3 +177,134 @@ register_profile(
         needs_real_images=True,
     )
 )
+
+# ---------------------------------------------------------------------------------------------
+# fashion: real images (Fashion-MNIST, 60,000 training images at 28x28, studies.data.fashion).
+#
+# The rule, fixed 2026-12-02 before any fashion model was trained: nothing of the study changes
+# but the data. The model, the training budget in samples and the sampler are smoke's as registered
+# at commit c95b990 (2-block UNet of width 16; 4 epochs, batch 128, lr 2e-3 halved after epoch 2;
+# coarse-to-fine sampler with h0 0.01, beta 0.1, sigma_L 0.1, common start, 64 seeds), so that a
+# verdict that differs from smoke's is about the data, not about a budget chosen after seeing it.
+# One change of scale: the epoch (exposure n_total) is 30,000 samples instead of 25,600, the
+# largest group, so that every N of the grid is within the exposure (the registry refuses N above
+# n_total) and every image of every group is seen at least 4 times; that is 938 Adam steps per
+# model for N <= 3,000 (smoke: 800). Compute per model grows with the pixel count (784 / 256 =
+# 3.06x smoke's ~50 core-seconds). 28 = 4 x 7: two encoder blocks halve it to 7.
+# Data: the 60,000 training images as distributed, in a seeded order, *not* de-duplicated: the
+# studies of diffusion generalisation on this data (Kamb & Ganguli 2024) use it as is, and the split
+# audit reports how many near-duplicates it holds; the 10,000 test images are not trained on.
+# Protocols: the random split with N from 10 to 30,000 (the largest the 60,000 images allow per
+# side) and an attribute split on Footwear (sandal, sneaker, ankle boot: 18,000 images, the minority
+# side kept whole; see GROUPINGS in studies/data/fashion.py for why this grouping). No identity
+# protocol: Fashion-MNIST has no identities. Replicates as in smoke: footwear's largest N and the
+# random pair at that N are trained three times.
+_FASHION_RULE = dict(
+    data=DataConfig(source="fashion", resolution=28, order_seed=0),
+    model=ModelConfig(blocks=2, width=16, channels=1),
+    sample=SampleConfig(h0=0.01, beta=0.1, sigma_L=0.1, max_T=2000, start="common", n_seeds=64),
+    psnr_images=200,
+    psnr_noise_draws=2,
+)
+
+
+def _fashion_protocols(grids: dict[str, tuple[int, ...]]) -> tuple[ProtocolGrid, ...]:
+    splits = {
+        "random": SplitConfig(protocol="random", n_total=30_000, seed=0),
+        "footwear": SplitConfig(protocol="attribute", attribute="Footwear", n_total=30_000, seed=0),
+    }
+    return tuple(ProtocolGrid(name=k, split=splits[k], n_grid=v, dedup=False) for k, v in grids.items())
+
+
+register_profile(
+    Profile(
+        name="fashion",
+        description="Fashion-MNIST 28x28 (60,000 training images), smoke's UNet, budget and sampler, two CPU cores",
+        train=TrainConfig(epochs=4, batch_size=128, lr=2e-3, lr_decay_every=2, eval_images=64, seed=0),
+        protocols=_fashion_protocols({"random": (10, 100, 1000, 10_000, 18_000, 30_000), "footwear": (10, 18_000)}),
+        replicates=3,
+        **_FASHION_RULE,
+    )
+)
+
+# fashion_ci: the reduced variant CI runs (its own predictions). Same data, model and sampler as
+# fashion; half of fashion's training steps (2 epochs of 30,000 samples, lr halved after epoch 1, the
+# same shape of schedule) and the two ends of each grid, no replicates: 8 models, so that CI grows by
+# about 8 minutes on two cores. Fixed 2026-12-02 before any fashion model was trained.
+register_profile(
+    Profile(
+        name="fashion_ci",
+        description="Fashion-MNIST 28x28, fashion's model and sampler at half its training steps, N = 10 and 18,000 (CI)",
+        train=TrainConfig(epochs=2, batch_size=128, lr=2e-3, lr_decay_every=1, eval_images=64, seed=0),
+        protocols=_fashion_protocols({"random": (10, 18_000), "footwear": (10, 18_000)}),
+        replicates=1,
+        **_FASHION_RULE,
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# user: a user's own images, under fashion's rule (model, budget in samples, sampler).
+# Resolution: the images' side, rounded down to a multiple of 4 (two encoder blocks; bicubic
+# resize when it changes). Protocols: random with N = 10, 100, 1000, ... up to half the images
+# (at most 30,000, fashion's exposure); an attribute protocol for each of Eyeglasses, Male and
+# Footwear the labels carry (largest N = the minority side); identity when the labels carry
+# identities. Everything else is "not applicable" with the reason. No replicates (cost), and no
+# registered expectations: each verdict is reported as observed.
+
+_USER_ATTRIBUTES = {"eyeglasses": "Eyeglasses", "male": "Male", "footwear": "Footwear"}
+
+
+def user_profile() -> Profile:
+    import dataclasses
+    import os
+
+    from .data.sources import UserImages, prepare_user_images
+
+    path = os.environ.get(USER_IMAGES_ENV)
+    if not path:
+        raise InputError(f"profile {USER_PROFILE!r} needs the user's images: memgen verdict --array FILE.npy or --images DIR (or ${USER_IMAGES_ENV})")
+    labels = os.environ.get(USER_LABELS_ENV) or None
+    folder, info = prepare_user_images(UserImages(Path(path), None if labels is None else Path(labels)))
+    n_images, side = int(info["shape"][0]), int(info["shape"][-1])
+    resolution = max(4, side - side % 4)
+    if resolution > 160:
+        raise InputError(f"{path}: images of side {side}; memgen's UNet profiles go up to 160 (resize them first)")
+    half = min(n_images // 2, 30_000)
+    if half < 10:
+        raise InputError(f"{path}: {n_images} images; the random split needs at least 20 (N = 10 per side)")
+    grids: dict[str, tuple[int, ...]] = {}
+    splits: dict[str, SplitConfig] = {}
+    extra_n: list[int] = []
+    from .data.celeba import read_metadata
+
+    meta = read_metadata(folder)
+    for proto, attr in _USER_ATTRIBUTES.items():
+        if attr in info["attributes"]:
+            col = meta.attributes.column(attr)
+            m = min(int((col == 1).sum()), int((col == -1).sum()), 30_000)
+            if m >= 10:
+                grids[proto] = (10, m) if m > 10 else (10,)
+                splits[proto] = SplitConfig(protocol="attribute", attribute=attr, n_total=30_000, seed=0)
+                extra_n.append(m)
+    if info["identity"]:
+        from .data.splits import identity_groups
+
+        a, b, _ = identity_groups(meta.identity, seed=0)
+        m = min(len(a), len(b), 30_000)
+        if m >= 10:
+            grids["identity"] = (10, m) if m > 10 else (10,)
+            splits["identity"] = SplitConfig(protocol="identity", n_total=30_000, seed=0)
+            extra_n.append(m)
+    ladder = [n for n in (10, 100, 1000, 10_000) if n < half] + [half]
+    random = tuple(sorted(set(ladder + [n for n in extra_n if n <= half])))
+    splits["random"] = SplitConfig(protocol="random", n_total=30_000, seed=0)
+    grids = {"random": random, **grids}
+    protocols = tuple(ProtocolGrid(name=k, split=splits[k], n_grid=v, dedup=False) for k, v in grids.items())
+    fashion = get_profile("fashion")
+    prof = dataclasses.replace(
+        fashion, name=USER_PROFILE, description=f"the user's images {path} ({n_images} at {resolution}x{resolution}) under fashion's rule",
+        data=DataConfig(source="array", resolution=resolution, order_seed=0), protocols=protocols, replicates=1,
+    )
+    check_profile(prof)
+    return prof

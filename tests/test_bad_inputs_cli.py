@@ -59,7 +59,7 @@ ROWS = [
     ("data-build-celeba-no-images", ["data", "build", "--celeba", "{meta}", "--res", "16"], r"image folder img_align_celeba/ not found"),
     ("data-build-order-missing", ["data", "build", "--synthetic", "--res", "16", "--identities", "3", "--order", "{tmp}/o.txt"], r"o\.txt: order file not found"),
     ("data-facts-meta-missing", ["data", "facts", "--meta", "{tmp}/nometa"], r"nometa: CelebA metadata folder not found"),
-    ("dedup-data-missing", ["dedup"], r"--data PATH is required"),
+    ("dedup-data-missing", ["dedup"], r"--data PATH or --fashion \[DIR\] is required"),
     ("verdict-profile-unknown", ["verdict", "--profile", "nope"], r"unknown profile 'nope'"),
     ("verdict-n-word", ["verdict", "-n", "two"], r"argument -n: invalid int value: 'two'"),
     ("unknown-option", ["data", "facts", "--frobnicate"], r"unrecognized arguments: --frobnicate"),

@@ -356,3 +356,14 @@ def test_rule_and_control_are_recorded_and_rendered(pytester):
     assert by_id["random-N10"]["control"] is None and by_id["identity-N10"]["control"] == "memorising"
     html = _html(pytester)
     assert 'id="controls"' in html and "measured false-positive rate" in html
+
+
+def test_absent_protocols_of_the_registered_profiles():
+    from studies.claims.core import PROTOCOLS, absent_protocol_reason
+    from studies.profiles import get_profile
+
+    fashion, smoke = get_profile("fashion"), get_profile("smoke")
+    assert [p for p in PROTOCOLS if absent_protocol_reason(fashion, p) is None] == ["random", "footwear"]
+    assert "needs identities" in absent_protocol_reason(fashion, "identity") and "Fashion-MNIST" in absent_protocol_reason(fashion, "identity")
+    assert "Footwear" in absent_protocol_reason(smoke, "footwear")
+    assert absent_protocol_reason(smoke, "identity") is None

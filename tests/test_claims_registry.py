@@ -54,8 +54,22 @@ def test_unknown_keys_in_an_expectation_are_refused_with_the_line(tmp_path):
         load_expectations(path, "psnr-gap")
 
 
+def test_contradicted_prediction_kept_beside_its_snapshot(tmp_path):
+    path = tmp_path / "psnr-gap.toml"
+    path.write_text('[fashion.random]\nexpected = "REFUTED"\nkind = "snapshot"\npredicted = "SUPPORTED"\n'
+                    'finding = "the gap did not close"\nprovenance = "p"\nwhy = "w"\n')
+    e = lookup(load_expectations(path, "psnr-gap"), "fashion", "random")
+    assert (e.expected.value, e.kind, e.predicted.value, e.finding) == ("REFUTED", "snapshot", "SUPPORTED", "the gap did not close")
+    path.write_text('[fashion.random]\nexpected = "REFUTED"\nkind = "prediction"\npredicted = "SUPPORTED"\nfinding = "f"\nprovenance = "p"\nwhy = "w"\n')
+    with pytest.raises(InputError, match="'predicted' belongs to a snapshot"):
+        load_expectations(path, "psnr-gap")
+    path.write_text('[fashion.random]\nexpected = "REFUTED"\npredicted = "SUPPORTED"\nprovenance = "p"\nwhy = "w"\n')
+    with pytest.raises(InputError, match="'predicted' needs 'finding'"):
+        load_expectations(path, "psnr-gap")
+
+
 def _args(**kw):
-    base = dict(profile=None, k=None, n=None, report_dir=None, recalibrate=False, celeba=None, pytest_args=[])
+    base = dict(profile=None, k=None, n=None, report_dir=None, recalibrate=False, celeba=None, pytest_args=[], array=None, images=None, labels=None)
     base.update(kw)
     return argparse.Namespace(**base)
 

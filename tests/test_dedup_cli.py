@@ -24,7 +24,7 @@ def npy(tmp_path):
 def test_json_output_fields(npy, capsys):
     assert main(["dedup", "--data", str(npy), "--method", "exact", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"method", "n_in", "n_removed", "removed", "seconds", "peak_bytes"}
+    assert set(out) == {"method", "pool", "n_in", "n_removed", "removed", "seconds", "peak_bytes"}
     assert out["method"] == "exact" and out["n_in"] == 300
     assert out["removed"] == sorted(out["removed"]) and out["n_removed"] == len(out["removed"])
 

@@ -10,7 +10,7 @@ from studies.profiles import get_profile, profile_names, register_profile
 
 
 def test_known_profiles():
-    assert profile_names() == ["celeba40", "celeba80", "smoke"]
+    assert profile_names() == ["celeba40", "celeba80", "fashion", "fashion_ci", "smoke"]
     with pytest.raises(InputError, match="unknown profile 'nope'"):
         get_profile("nope")
 

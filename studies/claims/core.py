@@ -16,8 +16,12 @@ from ..stats import bootstrap_ci
 from .rules import ALPHA
 from .verdict import INCONCLUSIVE
 
-PROTOCOLS = ("random", "identity", "eyeglasses", "male")
-ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male")
+PROTOCOLS = ("random", "identity", "eyeglasses", "male", "footwear")
+ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male", "footwear")
+# what each protocol needs of the data; a profile without the protocol reports its claims "not
+# applicable" with this reason (claims/conftest.py), never an error or a silent skip
+PROTOCOL_NEEDS = {"identity": "identities", "eyeglasses": "the attribute Eyeglasses", "male": "the attribute Male",
+                  "footwear": "the attribute Footwear (Fashion-MNIST's sandal, sneaker and ankle-boot classes)"}
 # the decision rules live in studies.claims.rules (ALPHA is registered there, once)
 
 # Controls with a known answer, each its own parametrisation id of the claims it runs in:
@@ -31,6 +35,15 @@ HELDOUT_CONTROL = "random-control-heldout"
 GAUSSIAN_CONTROL = "gaussian-control"
 GAUSSIAN_GRID = (10, 300, 1000, 4000)
 CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out"), GAUSSIAN_CONTROL: ("gaussian", "gaussian")}
+
+
+def absent_protocol_reason(profile, protocol: str) -> str | None:
+    """Why ``protocol``'s claims do not apply to ``profile`` (None when the profile has it)."""
+    if any(p.name == protocol for p in profile.protocols):
+        return None
+    data = {"synthetic": "synthetic faces", "celeba": "CelebA", "fashion": "Fashion-MNIST", "array": "the user's images"}.get(profile.data.source, profile.data.source)
+    need = PROTOCOL_NEEDS.get(protocol, f"what protocol {protocol} splits on")
+    return f"profile {profile.name} has no {protocol} protocol: it needs {need}, which its data ({data}) lacks or the profile does not split on"
 
 
 def parse_case(param: str) -> tuple[str, str | None]:

@@ -25,7 +25,12 @@ from .registry import get_claim
 from .verdict import Verdict, parse_verdict
 
 ANY = "*"
-_EXPECTATION_KEYS = {"expected": True, "provenance": True, "why": True, "kind": False, "commit": False, "date": False, "run": False}
+_EXPECTATION_KEYS = {"expected": True, "provenance": True, "why": True, "kind": False, "commit": False, "date": False, "run": False,
+                     "predicted": False, "finding": False}
+# A prediction the observation contradicted is not deleted: the entry becomes the snapshot of the
+# observed verdict (so CI still catches a change) and keeps ``predicted`` (the verdict committed
+# before the data was seen) and ``finding`` (what the mismatch says), which the report shows beside
+# the observation. ``predicted`` belongs to snapshots only: a prediction predicts itself.
 # An expectation is a *prediction* (written and committed before the data was seen, from a paper or from
 # theory) or a *snapshot* (the observed verdict, kept to catch changes). Entries written before the
 # distinction existed were all observed verdicts, hence the default.
@@ -45,6 +50,8 @@ class Expectation:
     file: str
     line: int
     kind: str = SNAPSHOT  # PREDICTION or SNAPSHOT
+    predicted: Verdict | None = None  # a snapshot's earlier prediction that the observation contradicted
+    finding: str = ""
 
     @property
     def section(self) -> str:
@@ -171,7 +178,11 @@ def _check_entry(entry: object, keys: dict[str, bool], loc: _Located, profile: s
             raise loc.error(f"{where}: {k!r} must be a non-empty string (say where the number or verdict comes from)", profile, key, k)
     if "kind" in entry and entry["kind"] not in EXPECTATION_KINDS:
         raise loc.error(f"{where}: 'kind' must be one of {', '.join(EXPECTATION_KINDS)}, got {entry['kind']!r}", profile, key, "kind")
-    for k in ("commit", "date", "run", "unit"):
+    if "predicted" in entry and entry.get("kind", SNAPSHOT) != SNAPSHOT:
+        raise loc.error(f"{where}: 'predicted' belongs to a snapshot (kind = \"snapshot\") that replaced a contradicted prediction", profile, key, "predicted")
+    if "predicted" in entry and not (isinstance(entry.get("finding"), str) and entry["finding"].strip()):
+        raise loc.error(f"{where}: 'predicted' needs 'finding', what the mismatch with the observation says", profile, key, "finding")
+    for k in ("commit", "date", "run", "unit", "finding"):
         if k in entry and not isinstance(entry[k], str):
             raise loc.error(f"{where}: {k!r} must be a string", profile, key, k)
     return entry
@@ -195,9 +206,16 @@ def load_expectations(path: str | os.PathLike, claim_id: str) -> dict[tuple[str,
                 expected = parse_verdict(entry["expected"], where=f"[{_header(profile, key)}] expected")
             except InputError as exc:
                 raise loc.error(str(exc), profile, key, "expected") from None
+            predicted = None
+            if "predicted" in entry:
+                try:
+                    predicted = parse_verdict(entry["predicted"], where=f"[{_header(profile, key)}] predicted")
+                except InputError as exc:
+                    raise loc.error(str(exc), profile, key, "predicted") from None
             out[(profile, key)] = Expectation(
                 claim=claim_id, profile=profile, key=key, expected=expected, provenance=entry["provenance"].strip(),
                 why=entry["why"].strip(), file=str(path), line=loc.line(profile, key), kind=entry.get("kind", SNAPSHOT),
+                predicted=predicted, finding=entry.get("finding", "").strip(),
             )
     return out
 

@@ -361,7 +361,9 @@ class Claim:
             "expected": self.expectation.expected.value if self.expectation else None,
             "expectation": None
             if self.expectation is None
-            else {"kind": self.expectation.kind, "provenance": self.expectation.provenance, "why": self.expectation.why, "file": self.expectation.file, "line": self.expectation.line, "section": self.expectation.section},
+            else {"kind": self.expectation.kind, "provenance": self.expectation.provenance, "why": self.expectation.why, "file": self.expectation.file, "line": self.expectation.line, "section": self.expectation.section,
+                  # a contradicted prediction kept beside the snapshot that replaced it (expectations.py)
+                  "predicted": None if self.expectation.predicted is None else self.expectation.predicted.value, "finding": self.expectation.finding},
         }
 
 

@@ -16,6 +16,9 @@ def register(subparsers) -> None:
 
     facts = sub.add_parser("facts", help="counts of a CelebA metadata folder (images, identities, attributes)")
     facts.add_argument("--meta", type=Path, default=None, help="folder with list_attr_celeba.txt and identity_CelebA.txt (default: ../shared/celeba or $MEMGEN_CELEBA_META)")
+    facts.add_argument("--fashion", nargs="?", const="", default=None, metavar="DIR",
+                       help="counts of Fashion-MNIST instead (DIR: the folder of the four IDX files; default: $MEMGEN_FASHION_DIR, "
+                            "/usr/share/datasets/fashion-mnist, or the copy scripts/setup.sh unpacked into the cache)")
     facts.add_argument("--json", action="store_true", help="print JSON")
     facts.set_defaults(func=_facts)
 
@@ -50,6 +53,8 @@ def _facts(args: argparse.Namespace) -> int:
     from ..data.celeba import default_meta_dir
     from ..data.facts import compute_facts
 
+    if args.fashion is not None:
+        return _fashion_facts(args)
     meta = args.meta if args.meta is not None else default_meta_dir()
     if meta is None:
         raise InputError("no metadata folder: pass --meta DIR (or set MEMGEN_CELEBA_META)")
@@ -62,6 +67,20 @@ def _facts(args: argparse.Namespace) -> int:
         print(f"identities: {facts['identities']} (images per identity: min {ipi['min']}, mean {ipi['mean']:.2f}, max {ipi['max']})")
         for name, c in facts["attributes"].items():
             print(f"  {name:<20} {c['pos']:>7} yes {c['neg']:>7} no")
+    return 0
+
+
+def _fashion_facts(args: argparse.Namespace) -> int:
+    from ..data.fashion import facts, load_fashion
+
+    f = facts(load_fashion(args.fashion or None))
+    if args.json:
+        print(json.dumps(f, indent=2))
+    else:
+        print(f"Fashion-MNIST from {f['source']}: {f['train_images']} training / {f['test_images']} test images, {f['resolution'][0]}x{f['resolution'][1]}")
+        for name in f["train_per_class"]:
+            print(f"  {name:<12} {f['train_per_class'][name]:>6} train {f['test_per_class'][name]:>6} test")
+        print(f"content verified against the registered SHA-256 ({f['registered']})")
     return 0
 
 

@@ -24,7 +24,12 @@ def _method(name: str) -> str:
 
 
 def _common(p: argparse.ArgumentParser, *, required: bool) -> None:
-    p.add_argument("--data", type=Path, required=required, help="dataset artifact folder (images.npy + manifest.json) or an .npy array (N, C, H, W)")
+    src = p.add_mutually_exclusive_group(required=required)
+    src.add_argument("--data", type=Path, default=None, help="dataset artifact folder (images.npy + manifest.json) or an .npy array (N, C, H, W)")
+    src.add_argument("--fashion", nargs="?", const="", default=None, metavar="DIR",
+                     help="Fashion-MNIST's 60,000 training images in file order (DIR: the IDX files; default: where setup.sh put them)")
+    p.add_argument("--pool", choices=("literal", "adaptive"), default="literal",
+                   help="literal (default): SPEC §2's kernel = H // 20, 1 at 28x28 (784-d comparison); adaptive: average-pool to 20x20 first")
     p.add_argument("--block", type=int, default=5000, help="block size b of the blockwise methods (default 5000)")
     p.add_argument("--threshold", type=float, default=0.95, help="|correlation| above which a pair is a duplicate (default 0.95)")
     p.add_argument("--device", default=None, help="device of the exact engine (default: CUDA when present)")
@@ -35,6 +40,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("dedup", help="near-duplicate removal (SPEC §2): dense, blockwise listings, exact engine")
     _common(parser, required=False)
     parser.add_argument("--method", type=_method, default="exact", metavar="{" + ",".join(CLI_METHODS) + "}", help="default exact")
+    parser.add_argument("--heldout", action="store_true",
+                        help="with --fashion: count the 10,000 test images that have a near-duplicate among the training images instead")
     parser.set_defaults(func=_run)
     sub = parser.add_subparsers(dest="dedup_command", metavar="ACTION")
     sub.required = False
@@ -78,21 +85,49 @@ def _remove(images, args, method):
     from ..data.dedup import remove_duplicates
 
     try:
-        return remove_duplicates(images, method=method, threshold=args.threshold, block=args.block, device=args.device)
+        return remove_duplicates(images, method=method, threshold=args.threshold, block=args.block, device=args.device, pool=args.pool)
     except InputError as exc:
-        raise InputError(f"{args.data}: {exc}") from None
+        raise InputError(f"{args.data or 'Fashion-MNIST training images'}: {exc}") from None
+
+
+def _images(args: argparse.Namespace) -> np.ndarray:
+    if args.fashion is not None:
+        from ..data.fashion import load_fashion, to_float
+
+        return to_float(load_fashion(args.fashion or None).train_images)
+    if args.data is None:
+        raise InputError("memgen dedup: --data PATH or --fashion [DIR] is required")
+    return load_images(args.data)
+
+
+def _heldout(args: argparse.Namespace) -> int:
+    from ..data.audit import heldout_duplicates
+    from ..data.dedup_measure import measure
+    from ..data.fashion import load_fashion, to_float
+
+    if args.fashion is None:
+        raise InputError("memgen dedup --heldout needs --fashion [DIR] (the held-out set is Fashion-MNIST's test images)")
+    data = load_fashion(args.fashion or None)
+    m = measure(lambda: heldout_duplicates(to_float(data.train_images), to_float(data.test_images), args.threshold, pool=args.pool))
+    out = {**m.value, "seconds": round(m.seconds, 2)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{out['heldout_with_training_duplicate']} of {out['heldout']} test images have a near-duplicate among the "
+              f"{out['train']} training images (|corr| > {args.threshold}, {args.pool} pooling; {out['pairs']} pairs) in {m.seconds:.1f} s")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     from ..data.dedup_measure import measure
 
-    if args.data is None:
-        raise InputError("memgen dedup: --data PATH is required")
+    if args.heldout:
+        return _heldout(args)
     _check_device(args)
-    images = load_images(args.data)
+    images = _images(args)
     m = measure(lambda: _remove(images, args, args.method))
     removed = m.value
-    out = {"method": args.method.replace("_", "-"), "n_in": int(images.shape[0]), "n_removed": int(removed.size),
+    out = {"method": args.method.replace("_", "-"), "pool": args.pool, "n_in": int(images.shape[0]), "n_removed": int(removed.size),
            "removed": removed.tolist(), "seconds": round(m.seconds, 4), "peak_bytes": int(m.peak_bytes)}
     if args.json:
         print(json.dumps(out))
@@ -106,7 +141,13 @@ def _compare(args: argparse.Namespace) -> int:
     from ..data.dedup import first_disagreement, witness
 
     _check_device(args)
-    images = load_images(args.data)
+    images = _images(args)
+    if args.pool == "adaptive":  # pool once, so that the witness below judges the same features
+        import torch
+
+        from ..data.dedup import _pool_first
+
+        images, args.pool = _pool_first(torch.from_numpy(np.ascontiguousarray(images)), "adaptive").numpy(), "literal"
     ra, rb = _remove(images, args, args.a), _remove(images, args, args.b)
     i = first_disagreement(ra, rb)
     a, b = args.a.replace("_", "-"), args.b.replace("_", "-")

@@ -74,9 +74,12 @@ def _audit(args: argparse.Namespace) -> int:
         return 0
     print(f"A: {report['n_a']} images   B: {report['n_b']} images")
     print(f"names in both: {report['overlap_names']}")
-    print(f"shared identities: {report['shared_identities']}")
-    print(f"B images whose identity is in A: {report['frac_b_identity_in_a']:.4f}")
-    print(f"A images whose identity is in B: {report['frac_a_identity_in_b']:.4f}")
+    if report["shared_identities"] is None:
+        print("identities: none in this data (no identity file)")
+    else:
+        print(f"shared identities: {report['shared_identities']}")
+        print(f"B images whose identity is in A: {report['frac_b_identity_in_a']:.4f}")
+        print(f"A images whose identity is in B: {report['frac_a_identity_in_b']:.4f}")
     if "attribute" in report:
         at = report["attribute"]
         print(f"{at['name']}: purity A {at['purity_a']:.4f} ({at['positives_a']} positive), "

@@ -67,7 +67,10 @@ def audit(names_a: Sequence[str], names_b: Sequence[str], meta: "CelebAMeta", *,
     check_unique(names_b, "group B")
     pos_a = meta.indices(names_a)  # names missing from the metadata are refused, listed
     pos_b = meta.indices(names_b)
-    shared, frac_a, frac_b = _identity_overlap(meta.identity[pos_a], meta.identity[pos_b])
+    if meta.identity is None:  # data without identities (Fashion-MNIST, a user's array): nothing to share
+        shared, frac_a, frac_b = None, None, None
+    else:
+        shared, frac_a, frac_b = _identity_overlap(meta.identity[pos_a], meta.identity[pos_b])
     report: dict = {
         "n_a": len(names_a),
         "n_b": len(names_b),
@@ -95,6 +98,19 @@ def audit(names_a: Sequence[str], names_b: Sequence[str], meta: "CelebAMeta", *,
         report["near_duplicate_threshold"] = threshold
         report["near_duplicate_examples"] = [[names_a[int(i)], names_b[int(j)]] for i, j in list(pairs)[:_EXAMPLES]]
     return report
+
+
+def heldout_duplicates(train_images, heldout_images, threshold: float = 0.95, *, pool: str = "literal") -> dict:
+    """How many held-out images (Fashion-MNIST's 10,000 test images) have a near-duplicate among the
+    training images under the dense rule (SPEC §2), and a few examples (held-out row, training row,
+    both indices into the arrays given)."""
+    from .dedup import cross_duplicates
+
+    pairs = cross_duplicates(heldout_images, train_images, threshold, pool=pool)
+    rows = sorted({i for i, _ in pairs})
+    return {"heldout": int(len(heldout_images)), "train": int(len(train_images)), "threshold": threshold, "pool": pool,
+            "heldout_with_training_duplicate": len(rows), "pairs": len(pairs),
+            "examples": [[int(i), int(j)] for i, j in pairs[:_EXAMPLES]]}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ ATTR_FILE = "list_attr_celeba.txt"
 IDENTITY_FILE = "identity_CelebA.txt"
 PARTITION_FILE = "list_eval_partition.txt"
 IMAGE_DIR = "img_align_celeba"
+# a metadata folder memgen writes for data that has no identities holds this file instead of IDENTITY_FILE
+NO_IDENTITY_MARK = "NO_IDENTITIES"
 META_ENV = "MEMGEN_CELEBA_META"
 
 # how many following lines a broken entry may have been spread over
@@ -290,7 +292,7 @@ class CelebAMeta:
     meta_dir: Path
     filenames: list[str]
     attributes: Attributes
-    identity: np.ndarray  # int64, aligned with filenames
+    identity: Optional[np.ndarray]  # int64, aligned with filenames; None: the data has no identities
     index: dict[str, int]
 
     def indices(self, names: Sequence[str]) -> np.ndarray:
@@ -305,17 +307,21 @@ class CelebAMeta:
     def select(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(identity, attribute values) aligned to ``names``."""
         pos = self.indices(names)
-        return self.identity[pos], self.attributes.values[pos]
+        return (None if self.identity is None else self.identity[pos]), self.attributes.values[pos]
 
 
 def read_metadata(meta_dir: str | os.PathLike) -> CelebAMeta:
-    """Read and cross-check the attribute and identity files of a folder."""
+    """Read and cross-check the attribute and identity files of a folder. A folder written by memgen
+    for data without identities (``NO_IDENTITY_MARK``: Fashion-MNIST, a user's array) has no identity
+    file and gets ``identity=None``; anywhere else a missing identity file is an error."""
     meta_dir = Path(meta_dir)
     if not meta_dir.is_dir():
         raise InputError(f"{meta_dir}: CelebA metadata folder not found")
     attrs = read_attributes(meta_dir / ATTR_FILE)
-    ids = read_identities(meta_dir / IDENTITY_FILE)
     index = {name: i for i, name in enumerate(attrs.filenames)}
+    if not (meta_dir / IDENTITY_FILE).exists() and (meta_dir / NO_IDENTITY_MARK).is_file():
+        return CelebAMeta(meta_dir=meta_dir, filenames=attrs.filenames, attributes=attrs, identity=None, index=index)
+    ids = read_identities(meta_dir / IDENTITY_FILE)
     no_identity = [n for n in attrs.filenames if n not in ids]
     no_attrs = [n for n in ids if n not in index] if len(ids) != len(index) or no_identity else []
     if no_identity or no_attrs:

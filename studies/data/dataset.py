@@ -34,6 +34,9 @@ log = logging.getLogger("memgen.data")
 IMAGES_FILE = "images.npy"
 MANIFEST_FILE = "manifest.json"
 FORMAT = 1
+# sources whose pixels do not come from a CelebA-layout JPEG folder; their metadata folder is written
+# by memgen into the cache and identified by the content hashes in the source record, not its path
+OTHER_SOURCES = ("fashion", "array")
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +67,10 @@ def synthetic_dir(cfg: SynthConfig) -> Path:
 
 
 def _source(cfg: DataConfig, celeba_dir) -> dict:
+    if cfg.source in OTHER_SOURCES:  # Fashion-MNIST, a user's array or image folder: studies.data.sources
+        from .sources import source_info
+
+        return source_info(cfg, celeba_dir)
     if cfg.source == "synthetic":
         if celeba_dir is not None:
             raise InputError("DataConfig.source is 'synthetic' but a CelebA folder was given; use source='celeba'")
@@ -117,7 +124,7 @@ def image_folder_fingerprint(folder: Path) -> str:
 def dataset_key(cfg: DataConfig, source: dict, order_sha: Optional[str], skip_bad: bool) -> str:
     """Hash of everything that decides an artifact's content (the folder path only for real CelebA:
     synthetic folders are identified by their config)."""
-    src = {k: v for k, v in source.items() if not (k == "folder" and source["kind"] == "synthetic")}
+    src = {k: v for k, v in source.items() if not (k == "folder" and source["kind"] in ("synthetic",) + OTHER_SOURCES)}
     return config_hash({"format": FORMAT, "config": cfg, "source": src, "order_sha256": order_sha, "skip_bad": skip_bad})
 
 
@@ -172,7 +179,7 @@ def _build(path: Path, key: str, cfg: DataConfig, source: dict, order_file, orde
     names = _order(cfg, meta.filenames, meta.index, order_file)
     if cfg.limit is not None:
         names = names[: cfg.limit]
-    present = set(os.listdir(folder / IMAGE_DIR))
+    present = set(os.listdir(folder / IMAGE_DIR)) if source["kind"] not in OTHER_SOURCES else set(names)
     missing = [n for n in names if n not in present]
     if missing:
         raise InputError(f"{folder / IMAGE_DIR}: {len(missing)} image(s) named in the metadata/order are missing: {_first(missing)}")
@@ -180,7 +187,12 @@ def _build(path: Path, key: str, cfg: DataConfig, source: dict, order_file, orde
     log.info("building dataset %s: %d images at %dx%d from %s", key, len(names), cfg.resolution, cfg.resolution, folder)
     with atomic_dir(path) as tmp:
         arr = np.lib.format.open_memmap(tmp / IMAGES_FILE, mode="w+", dtype=np.float32, shape=(len(names), channels, cfg.resolution, cfg.resolution))
-        kept_arr, skipped = preprocess_files([folder / IMAGE_DIR / n for n in names], cfg.resolution, grayscale=cfg.grayscale, out=arr, skip_bad=skip_bad)
+        if source["kind"] in OTHER_SOURCES:
+            from .sources import fill_images
+
+            kept_arr, skipped = fill_images(cfg, source, names, arr), []
+        else:
+            kept_arr, skipped = preprocess_files([folder / IMAGE_DIR / n for n in names], cfg.resolution, grayscale=cfg.grayscale, out=arr, skip_bad=skip_bad)
         arr.flush()
         skipped_names = {Path(p).name for p, _ in skipped}
         kept_names = [n for n in names if n not in skipped_names]

@@ -29,6 +29,10 @@ from ..errors import InputError
 
 METHODS = ("dense", "blockwise_published", "blockwise_repository", "exact")
 GRID = 20
+# "literal": SPEC §2's rule as written, kernel = stride = H // 20 (1 below 40x40: Fashion-MNIST's
+# 28x28 images are compared on all 784 pixels); "adaptive": adaptive average pooling to the 20x20
+# grid first (a 400-d comparison at any resolution), then the same rule
+POOLS = ("literal", "adaptive")
 DEFAULT_MAX_DENSE_BYTES = 4 * 2**30
 PRUNE_MARGIN = 1e-3  # slack of the coarse bound: >> its float error (~(d + k)·2^-24), so it never drops a pair
 ROW_TILE = 512
@@ -91,6 +95,16 @@ def _check_options(threshold, block) -> float:
     if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block <= 0:
         raise InputError(f"block: must be a positive integer, got {block!r}")
     return float(threshold)
+
+
+def _pool_first(x: torch.Tensor, pool: str) -> torch.Tensor:
+    """``pool="adaptive"``: the images adaptive-average-pooled to GRID x GRID (the literal rule then
+    pools with kernel 1, i.e. not again); ``"literal"``: unchanged."""
+    if pool not in POOLS:
+        raise InputError(f"pool: unknown {pool!r}; choose one of {', '.join(POOLS)}")
+    if pool == "literal" or x.shape[2:] == (GRID, GRID):
+        return x
+    return torch.cat([F.adaptive_avg_pool2d(x[s:s + _FEATURE_CHUNK].float(), GRID) for s in range(0, x.shape[0], _FEATURE_CHUNK)])
 
 
 def pooled(x: torch.Tensor) -> torch.Tensor:
@@ -450,6 +464,7 @@ def remove_duplicates(
     block: int = 5000,
     max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES,
     device: str | None = None,
+    pool: str = "literal",
 ) -> np.ndarray:
     """Sorted int64 indices of the images that the chosen method removes (SPEC §2).
 
@@ -457,13 +472,13 @@ def remove_duplicates(
     size b of the blockwise listings; ``exact`` bounds tiles of min(block, ROW_TILE) x
     min(block, COL_TILE) pairs. ``max_dense_bytes``
     bounds what ``dense`` may allocate. ``device``: where ``exact`` scans (default: CUDA when present);
-    its decisions do not depend on it."""
+    its decisions do not depend on it. ``pool``: ``POOLS`` (default the literal rule)."""
     if method not in METHODS:
         raise InputError(f"method: unknown {method!r}; choose one of {', '.join(METHODS)}")
     t = _check_options(threshold, block)
     if method == "exact":
         _device(device)  # a bad device is refused before the images are read
-    x = _as_images(images)
+    x = _pool_first(_as_images(images), pool)
     if method == "dense":
         return _dense(x, t, int(max_dense_bytes))
     if method == "blockwise_published":
@@ -473,12 +488,12 @@ def remove_duplicates(
     return _exact(x, t, int(block), device)
 
 
-def cross_duplicates(a_images, b_images, threshold: float = 0.95, *, block: int = 5000, device=None) -> list[tuple[int, int]]:
+def cross_duplicates(a_images, b_images, threshold: float = 0.95, *, block: int = 5000, device=None, pool: str = "literal") -> list[tuple[int, int]]:
     """All pairs (i, j), i in a and j in b, with |corr| > threshold under the dense rule's decision
     (sorted). One image per group is valid here. Same pruned engine as ``exact``."""
     t = _check_options(threshold, block)
     _device(device)
-    xa, xb = _as_images(a_images, "a_images", 1), _as_images(b_images, "b_images", 1)
+    xa, xb = _pool_first(_as_images(a_images, "a_images", 1), pool), _pool_first(_as_images(b_images, "b_images", 1), pool)
     if xa.shape[1:] != xb.shape[1:]:
         raise InputError(f"cross_duplicates: image shapes differ, {tuple(xa.shape[1:])} vs {tuple(xb.shape[1:])}")
     na = xa.shape[0]

@@ -366,6 +366,8 @@ def make_split(cfg: SplitConfig, n: int, *, names: Sequence[str], meta: Optional
         info.update(attribute=cfg.attribute, positives=int((values == 1).sum()), negatives=int((values == -1).sum()),
                     side_size=available, a_value=1, b_value=-1)
     elif cfg.protocol == "identity":
+        if meta.identity is None:
+            raise InputError(f"identity split: the data of {meta.meta_dir} has no identities")
         side_a, side_b, facts = identity_groups(meta.identity[pos], seed=cfg.seed)
         if facts["imbalance"] > cfg.identity_tolerance:
             raise InputError(
