@@ -4,7 +4,9 @@ stderr although pytest captures the tests' output, and verdict.json's phases (da
 evaluation, claims, report; setup when scripts/verdict.sh measured it)."""
 
 import json
+import os
 import textwrap
+from pathlib import Path
 
 pytest_plugins = ["pytester"]
 
@@ -30,6 +32,9 @@ def test_pair(claim, evaluation, protocol):
 def test_plan_and_progress_reach_the_terminal_and_phases_the_report(pytester, monkeypatch, tmp_path):
     monkeypatch.setenv("MEMGEN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MEMGEN_ZOO_WORKERS", "1")
+    # the subprocess imports fixtures/ and tests/ of this checkout, which no installed package provides
+    repo = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH", "")) if p))
     monkeypatch.setenv("MEMGEN_PHASES", '{"setup": {"wall_s": 1.5, "cpu_s": 0.5, "note": "scripts/setup.sh"}}')
     pytester.makeconftest(CONFTEST)
     (pytester.path / "cl" / "expectations").mkdir(parents=True)
