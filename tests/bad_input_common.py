@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from studies.cli import main
 
 ATTR_HEADER = "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young "
@@ -84,8 +86,6 @@ class CacheWatch:
 
 def populated_cache(tmp_path_factory) -> Path:
     """A cache holding one small real dataset artifact (and its synthetic source folder)."""
-    import pytest
-
     from studies.config import DataConfig, SynthConfig
     from studies.data.dataset import build_dataset
 
@@ -94,3 +94,18 @@ def populated_cache(tmp_path_factory) -> Path:
         mp.setenv("MEMGEN_CACHE", str(root))
         build_dataset(DataConfig(source="synthetic", resolution=20, synth=SynthConfig(identities=3, seed=0), limit=6))
     return root
+
+
+# the fixtures every bad-input table uses (imported by name into each module): a cache filled once per
+# module with real artifacts, and a watch that fails the test if a refused input changed anything in it
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    return populated_cache(tmp_path_factory)
+
+
+@pytest.fixture()
+def cache(filled, monkeypatch):
+    monkeypatch.setenv("MEMGEN_CACHE", str(filled))
+    watch = CacheWatch(filled)
+    yield watch
+    watch.assert_unchanged()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from bad_input_common import CacheWatch, populated_cache, run_cli
+from bad_input_common import CacheWatch, cache, filled, populated_cache, run_cli  # noqa: F401 (cache, filled: fixtures)
 from studies.cli.dedup import load_images
 from studies.data.dedup import remove_duplicates
 from studies.errors import InputError
@@ -74,19 +74,6 @@ REFUSED = [
     ("threshold-nan", lambda p: _save(p, GOOD), ["--threshold", "nan"], r"threshold: must be a number strictly between 0 and 1"),
     ("block-0", lambda p: _save(p, GOOD), ["--block", "0"], r"block"),
 ]
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    return populated_cache(tmp_path_factory)
-
-
-@pytest.fixture()
-def cache(filled, monkeypatch):
-    monkeypatch.setenv("MEMGEN_CACHE", str(filled))
-    watch = CacheWatch(filled)
-    yield watch
-    watch.assert_unchanged()
 
 
 def _file(tmp_path, row_id, writer):

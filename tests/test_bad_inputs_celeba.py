@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bad_input_common import ATTR_HEADER, ATTR_LINES, IDENTITY_LINES, CacheWatch, attr_text, identity_text, populated_cache, run_cli, write_meta
+from bad_input_common import ATTR_HEADER, ATTR_LINES, CacheWatch, IDENTITY_LINES, attr_text, cache, filled, identity_text, populated_cache, run_cli, write_meta  # noqa: F401 (cache, filled: fixtures)
 from studies.data.celeba import read_attributes, read_identities, read_metadata, read_order
 from studies.errors import InputError
 
@@ -77,19 +77,6 @@ REFUSED = [
     ("order-nbsp", "order", "000001.jpg\u00a0\n", r"order\.txt:1: character U\+00A0"),
     ("order-not-utf8", "order", b"\xff\n", r"order\.txt:1: not UTF-8"),
 ]
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    return populated_cache(tmp_path_factory)
-
-
-@pytest.fixture()
-def cache(filled, monkeypatch):
-    monkeypatch.setenv("MEMGEN_CACHE", str(filled))
-    watch = CacheWatch(filled)
-    yield watch
-    watch.assert_unchanged()
 
 
 def _setup(tmp_path, kind, content):

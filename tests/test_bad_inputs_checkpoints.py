@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from bad_input_common import CacheWatch, populated_cache, run_cli
+from bad_input_common import CacheWatch, cache, filled, populated_cache, run_cli  # noqa: F401 (cache, filled: fixtures)
 from studies.config import ModelConfig
 from studies.errors import ArtifactError, InputError, MemgenError
 from studies.model.checkpoint import load_checkpoint, save_checkpoint
@@ -112,19 +112,6 @@ REFUSED = [
     ("sidecar-disagrees", _sidecar(lambda s: None), ".safetensors", ["--blocks", "2", "--width", "4"], InputError, r"saved for .* asked to load as"),
     ("missing-file", None, ".pt", ARCH, InputError, r"checkpoint not found"),
 ]
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    return populated_cache(tmp_path_factory)
-
-
-@pytest.fixture()
-def cache(filled, monkeypatch):
-    monkeypatch.setenv("MEMGEN_CACHE", str(filled))
-    watch = CacheWatch(filled)
-    yield watch
-    watch.assert_unchanged()
 
 
 def _write(tmp_path, row):

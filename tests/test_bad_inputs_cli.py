@@ -8,20 +8,7 @@ import re
 
 import pytest
 
-from bad_input_common import CacheWatch, populated_cache, run_cli, write_meta
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    return populated_cache(tmp_path_factory)
-
-
-@pytest.fixture()
-def cache(filled, monkeypatch):
-    monkeypatch.setenv("MEMGEN_CACHE", str(filled))
-    watch = CacheWatch(filled)
-    yield watch
-    watch.assert_unchanged()
+from bad_input_common import CacheWatch, cache, filled, populated_cache, run_cli, write_meta  # noqa: F401 (cache, filled: fixtures)
 
 
 def _make(out, *extra):

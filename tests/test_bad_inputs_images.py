@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bad_input_common import CacheWatch, populated_cache, run_cli, write_meta
+from bad_input_common import CacheWatch, cache, filled, populated_cache, run_cli, write_meta  # noqa: F401 (cache, filled: fixtures)
 
 SIZE = (178, 218)
 
@@ -45,19 +45,6 @@ ROWS = [
     ("img-symlink-loop", _symlink_loop, r"000001\.jpg: cannot be read \(Too many levels of symbolic links\)", False),
     ("img-all-unreadable", lambda im: [(im / f"{i:06d}.jpg").write_text("x") for i in range(1, 7)], r"unreadable or truncated image", False),
 ]
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    return populated_cache(tmp_path_factory)
-
-
-@pytest.fixture()
-def cache(filled, monkeypatch):
-    monkeypatch.setenv("MEMGEN_CACHE", str(filled))
-    watch = CacheWatch(filled)
-    yield watch
-    watch.assert_unchanged()
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
