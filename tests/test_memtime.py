@@ -5,12 +5,13 @@ snapshots hash-listed, curves cached and the same on a second read; configs refu
 import json
 
 import pytest
-import torch
 
 from studies.config import DataConfig, ModelConfig, Profile, SampleConfig, SynthConfig, TrainConfig
 from studies.errors import ArtifactError, InputError
 from studies.profiles import _protocols, get_profile, register_profile
 from studies.zoo import SnapshotRun, Zoo
+
+from test_zoo_build import isolated
 
 NAME = "memtimetest"
 RUN = SnapshotRun(epochs=2, lr=1e-3, snapshot_steps=(1, 2, 4))
@@ -30,12 +31,8 @@ def _tiny() -> Profile:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEMGEN_CACHE", str(tmp_path_factory.mktemp("cache")))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+    with isolated(tmp_path_factory):
         yield _tiny()
-        torch.set_num_threads(threads)
 
 
 def test_snapshotted_entry_and_curve(tiny, tmp_path):

@@ -6,7 +6,6 @@ cached and what is not; `memgen zoo build` prints the plan and one line per mode
 import io
 
 import pytest
-import torch
 
 from studies.progress import PhaseTimer, Progress, fmt_duration, ordered, phases_from_env
 
@@ -69,14 +68,10 @@ def test_phase_timer_adds_wall_and_cpu_per_phase(monkeypatch):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from tests.test_zoo_build import _tiny
+    from tests.test_zoo_build import _tiny, isolated
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEMGEN_CACHE", str(tmp_path_factory.mktemp("cache")))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+    with isolated(tmp_path_factory):
         yield _tiny()
-        torch.set_num_threads(threads)
 
 
 class Recorder:

@@ -2,6 +2,7 @@
 hit, one training under concurrent requests (file lock), the process pool and the submitit path
 (its local executor), the dry-run plan, the fixtures, and refusals (N above what the data has)."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -32,15 +33,22 @@ def _tiny() -> Profile:
         ))
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    # datasets go to a private cache (subprocesses inherit it); models to each test's tmp_path
+@contextlib.contextmanager
+def isolated(tmp_path_factory):
+    """A private MEMGEN_CACHE (subprocesses inherit it) and one torch thread, for the tiny-zoo tests;
+    both restored afterwards. Datasets go to that cache, models to each test's tmp_path."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MEMGEN_CACHE", str(tmp_path_factory.mktemp("cache")))
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
-        yield _tiny()
+        yield
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    with isolated(tmp_path_factory):
+        yield _tiny()
 
 
 def test_get_builds_then_loads(tiny, tmp_path):

@@ -14,7 +14,7 @@ from studies.errors import ArtifactError
 from studies.train import read_log, train
 from studies.zoo import Zoo
 
-from test_zoo_build import _tiny
+from test_zoo_build import _tiny, isolated
 
 MODEL = ModelConfig(blocks=1, width=4)
 FAST = TrainConfig(epochs=3, batch_size=16, eval_images=8, lr_decay_every=1, seed=0)
@@ -22,12 +22,8 @@ FAST = TrainConfig(epochs=3, batch_size=16, eval_images=8, lr_decay_every=1, see
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEMGEN_CACHE", str(tmp_path_factory.mktemp("cache")))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+    with isolated(tmp_path_factory):
         yield _tiny()
-        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
