@@ -1,4 +1,4 @@
-"""Dedup speed and peak memory on face-like 20x20 arrays with planted duplicates (issue 4).
+"""Dedup speed and peak memory on face-like 20x20 arrays with planted duplicates.
 
 Default (CI): N = 5,000 only. MEMGEN_BENCH_FULL=1: N = 5,000, 20,000, 50,000 for every method (dense
 only where its N x N matrix fits in 4 GiB). The 202,589-image run of ``exact`` is marked slow.

@@ -1,4 +1,4 @@
-"""Exact LPIPS nearest neighbours vs brute-force pairwise ``lpips`` calls (issue 8).
+"""Exact LPIPS nearest neighbours vs brute-force pairwise ``lpips`` calls.
 
 Target: 100 samples over 10,000 training images at 40x40 in <= 5 minutes on 2 cores, >= 10x
 faster than brute force. Brute force (one lpips call per pair) is measured on a subset and

@@ -1,4 +1,4 @@
-"""Blocked top-k nearest-neighbour search (issue 7): 1,000 samples against 100,000 training images
+"""Blocked top-k nearest-neighbour search: 1,000 samples against 100,000 training images
 at 40x40 in <= 30 s on 2 cores, memory bounded by ``max_bytes``, plus PSNR-curve and similarity
 throughput. The default size is short for CI (and the 30 s budget is then scaled by the number of
 query-training pairs, plus 2 s); MEMGEN_BENCH_FULL=1 runs the full target size.

@@ -1,6 +1,6 @@
-"""Sampler throughput: 256 seeds in one batch vs one seed at a time on the CPU (issue 7).
+"""Sampler throughput: 256 seeds in one batch vs one seed at a time on the CPU.
 
-Target (issue 7): batched throughput >= 20x the one-seed-at-a-time throughput. The network is the smoke
+Target: batched throughput >= 20x the one-seed-at-a-time throughput. The network is the smoke
 profile's UNet (``studies.model.unet.UNet``, 2 blocks of width 16 at 16x16) when that module exists,
 else a small bias-free conv net of similar cost. Every chain runs exactly ``STEPS`` steps (its
 residual is bounded so that it neither converges nor diverges), so both sides do the same work.

@@ -1,4 +1,4 @@
-"""Benchmarks of the splits (issue 5): the split audit of 200,000 names must take <= 5 s, metadata
+"""Benchmarks of the splits: the split audit of 200,000 names must take <= 5 s, metadata
 parsing included, as ``memgen split audit`` runs it; and making each protocol's split on the real
 metadata. Run: ``.venv/bin/python -m pytest benchmarks/bench_splits.py``. Needs ../shared/celeba."""
 
@@ -21,7 +21,7 @@ from timing import timed
 META = default_meta_dir()
 pytestmark = [pytest.mark.needs_celeba_meta, pytest.mark.skipif(META is None, reason="CelebA metadata folder not found")]
 
-AUDIT_BUDGET_S = 5.0  # issue 5: a 200,000-name audit takes <= 5 s
+AUDIT_BUDGET_S = 5.0  # target: a 200,000-name audit takes <= 5 s
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Training throughput and model-FLOP utilisation of the 7.6M-parameter UNet at 40x40 (issue 6's
+"""Training throughput and model-FLOP utilisation of the 7.6M-parameter UNet at 40x40 (the
 device check), and the cost of a paper-scale zoo extrapolated from it.
 
 Prepared so that a session lent a GPU runs one short command and records the figures in

@@ -1,4 +1,4 @@
-"""Seed robustness of the smoke profile's key numbers (issue 9: thresholds measured over >= 3 seeds).
+"""Seed robustness of the smoke profile's key numbers (thresholds measured over >= 3 seeds).
 
 Re-trains the pairs that carry the memorization -> generalization transition (random N=10 and the
 largest random and identity N) with other training and sampling seeds, and prints the numbers the

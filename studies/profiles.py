@@ -1,6 +1,6 @@
 """Registry of named profiles. ``register_profile`` validates an entry before it is usable, so a
 profile that cannot run (a UNet too deep for its resolution, an N grid beyond its exposure) fails at
-import, not after an hour of training. Values of ``smoke`` are calibrated in issue 9 (see the
+import, not after an hour of training. Values of ``smoke`` were calibrated on 2026-12-01 (see the
 provenance comments beside them)."""
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _protocols(n_total: int, grids: dict[str, tuple[int, ...]], seed: int = 0,
     return tuple(ProtocolGrid(name=k, split=splits[k], n_grid=v, dedup=k in dedup) for k, v in grids.items())
 
 
-# smoke: synthetic faces on two CPU cores. Calibrated 2026-12-01 (issue 9) from probes on the
+# smoke: synthetic faces on two CPU cores. Calibrated 2026-12-01 from probes on the
 # 2-core dev box (scripts of the session, figures in the provenance of claims/expectations/*.toml):
 # width 16 / 800 Adam steps of batch 128 with one lr halving gave same-seed A/B correlation 0.75
 # against a 0.28 different-seed null at N=4000, and nearest-training correlation 0.99 at N=10;

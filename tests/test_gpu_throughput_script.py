@@ -1,4 +1,4 @@
-"""scripts/gpu_throughput.py (issue 6's prepared device check) runs end to end; here on the CPU with a
+"""scripts/gpu_throughput.py (the prepared device check) runs end to end; here on the CPU with a
 tiny model, so that a session lent a GPU can trust it to produce its figures in one call."""
 
 import json
