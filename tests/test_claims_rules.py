@@ -126,3 +126,11 @@ def test_pooling_seeds_as_units_would_not_keep_alpha():
     y = np.repeat(rng.normal(0, 0.05, size=(2000, 4)), 64, axis=1) + rng.normal(0, 0.1, size=(2000, 256))
     _, p = rules.spearman_p(xs, y, alternative="increasing")
     assert np.mean(p < 0.05) > 0.2
+
+
+def test_trend_reason_says_why_there_is_no_rank_test():
+    """Two pairs (one per N) cannot carry a rank test: the reason says so instead of printing 'rho +nan'."""
+    d = rules.trend_and_level([(10, [0.2]), (1000, [0.8])], direction="increasing", level=0.1, what="A/B")
+    assert "nan" not in d.reason
+    assert "no trend test (2 pairs over 2 N" in d.reason
+    assert d.verdict != SUPPORTED

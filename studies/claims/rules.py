@@ -213,7 +213,10 @@ def trend_and_level(cells: Sequence[tuple[int, Sequence[float]]], *, direction: 
     wrong_side = (hi < level) if above else (lo > level)
     cmp = ">" if above else "<"
     pairs = f"{len(ys)} pairs over N={'/'.join(str(n) for n in ns)} ({'/'.join(str(len(v)) for _, v in cells)} per N)"
-    trend = f"Spearman rho {rho:+.2f}, one-sided p={p:.2g} (the least this design can reach: {floor:.2g})"
+    if math.isnan(rho):  # fewer than three pairs or one N: no rank test can be run, say so rather than print nan
+        trend = f"no trend test ({len(ys)} pair{'s' if len(ys) != 1 else ''} over {len(set(ns))} N: a rank test needs >= 3 pairs over >= 2 N)"
+    else:
+        trend = f"Spearman rho {rho:+.2f}, one-sided p={p:.2g} (the least this design can reach: {floor:.2g})"
     lvl = f"N={ns[-1]}: {m:.3f}{unit}" + (f" ({100 * (1 - alpha):.0f}% t CI over {last.size} pairs {lo:.3f}..{hi:.3f})" if last.size > 1 else " (one pair: no between-pair CI)")
     details = {"p": p, "rho": rho, "p_floor": floor, "mean_last": m, "ci_last": (lo, hi), "pairs_last": int(last.size)}
     if last.size >= 2 and not math.isnan(lo) and p < alpha and beyond:
