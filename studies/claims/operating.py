@@ -54,6 +54,9 @@ def _rng(seed: int) -> np.random.Generator:
 def pair_t(pairs: int, spread: float, effect: float, *, alpha: float = rules.ALPHA, sims: int = SIMULATIONS, seed: int = 0) -> Operating:
     """``rules.pair_difference`` / ``rules.originality``: ``pairs`` pair-level differences with sd
     ``spread``; null mean 0, power at mean ``effect``."""
+    if pairs < 2:  # one pair: no between-pair spread, the rule never calls SUPPORTED (rules.pair_difference)
+        return Operating(rules.PAIR_T, alpha, 0.0, 0.0, sims, float(spread), f"mean pair-level difference {effect:+.3g} (one pair: never SUPPORTED)",
+                         "mean pair-level difference 0")
     rng = _rng(seed)
     sd = max(float(spread), 1e-12)
     null = rng.normal(0.0, sd, size=(sims, pairs))
@@ -82,6 +85,12 @@ def trend_and_level(ns: Sequence[int], pairs_per_n: Sequence[int], spread: float
     already beyond ``level`` by three spreads (so only the trend test guards, the hardest null).
     Power: the summary moves linearly in log N by ``effect`` across the grid, ending ``effect``/2
     beyond ``level``."""
+    if len(set(ns)) < 2 or pairs_per_n[-1] < 2:
+        # one N (no trend to rank) or one pair at the largest N (no between-pair CI): the rule never
+        # calls SUPPORTED, whatever the data (rules.trend_and_level); nothing to simulate
+        return Operating(rules.TREND_LEVEL, alpha, 0.0, 0.0, sims, float(spread),
+                         f"none reachable: {len(set(ns))} N and {pairs_per_n[-1]} pair(s) at the largest N never give SUPPORTED",
+                         f"no change with N, every pair beyond {level}")
     rng = _rng(seed)
     sd = max(float(spread), 1e-12)
     sign = 1.0 if direction == "increasing" else -1.0
