@@ -72,7 +72,7 @@ def unet_pair(zoo: Any, prof: Profile, n: int, replicate: int = 0, *, build: boo
     """Models A and B (``GaussianModel`` records holding a trained UNet) of the Gaussian control at
     N, trained on a miss unless ``build=False`` (then ArtifactError). ``prof`` is the replicate's
     profile (``Profile.replicate``), which sets the training seeds; ``replicate`` the image draw.
-    ``on_train(seconds)`` hears of each model this call trained."""
+    ``on_train(wall_s, cpu_s)`` hears of each model this call trained (CPU: this process's, where training runs)."""
     import time
 
     from filelock import FileLock
@@ -101,14 +101,14 @@ def unet_pair(zoo: Any, prof: Profile, n: int, replicate: int = 0, *, build: boo
             with FileLock(str(folder) + ".lock"):
                 if not _complete(folder):  # another process may have trained it while we waited
                     log.info("zoo: training the Gaussian-control UNet %s/N%d (draw %d) into %s", group, n, replicate, folder)
-                    t0 = time.monotonic()
+                    t0, c0 = time.monotonic(), time.process_time()
                     train(mine, test, prof.model, train_config(prof, group), n_total=n_total, exposure_mode=mode, out_dir=folder,
                           progress=zoo.progress, eval_every=zoo.eval_every)
                     atomic_write_json(folder / ENTRY_FILE, {"profile": prof.name, "protocol": GAUSSIAN_UNET, "group": group, "n": n,
                                                             "replicate": replicate, "draw_sha256": sha, "address": key})
                     zoo.trained += 1
                     if on_train is not None:
-                        on_train(time.monotonic() - t0)
+                        on_train(time.monotonic() - t0, time.process_time() - c0)
         net, info, rows = _read_entry(folder, prof)
         config = {k: info[k] for k in ("model_config", "train_config", "exposure", "training_math_version", "steps", "seconds") if k in info}
         out.append(GaussianModel(net=net, train_images=mine, test_images=test, dataset=data, key=key, protocol=GAUSSIAN_UNET,

@@ -41,8 +41,8 @@ def test_pair_is_trained_once_on_the_disjoint_halves_then_loaded(env, tmp_path):
         unet_pair(Zoo(tmp_path), prof, 20, build=False)
     seconds = []
     zoo = Zoo(tmp_path, progress=False)
-    a, b = unet_pair(zoo, prof, 20, on_train=seconds.append)
-    assert zoo.trained == 2 and len(seconds) == 2 and all(s > 0 for s in seconds)
+    a, b = unet_pair(zoo, prof, 20, on_train=lambda wall, cpu: seconds.append((wall, cpu)))
+    assert zoo.trained == 2 and len(seconds) == 2 and all(w > 0 and c > 0 for w, c in seconds)
     assert a.key != b.key and a.key.startswith("gaussian-unet-") and (tmp_path / a.key / "entry.json").is_file()
     fa, fb = gaussian_pair(RES, 20, 0)  # the same images as the fitted control's pair at N=20
     assert torch.equal(a.train_images, fa.train_images) and torch.equal(b.train_images, fb.train_images)

@@ -55,3 +55,23 @@ def test_the_section_is_rendered_with_a_strip_per_verdict(tmp_path):
     assert "pair-level-t" in section and "pair-level-trend-and-level" in section
     assert section.count("<svg") == 3 and "above alpha" in section
     assert "1 with the false-positive rate within alpha" in section
+
+
+def test_an_observation_kept_beside_a_prediction_is_shown(tmp_path):
+    rec = _records()[0]
+    rec["expectation"] = {"kind": "prediction", "provenance": "p", "why": "w", "file": "claims/expectations/originality.toml", "line": 1,
+                          "section": "[smoke.random]", "predicted": None, "finding": "observed as predicted; the number was 0.11"}
+    html = render_html(build_report([rec], profile="smoke", started=0.0, finished=1.0, rootdir=tmp_path, args=[], recalibrate=False))
+    assert "Observed beside the prediction:</strong> observed as predicted; the number was 0.11" in html
+
+
+def test_a_design_that_can_never_support_has_exact_zero_rates(tmp_path):
+    oc = operating.trend_and_level([4000], [1], float("nan"), direction="increasing", level=0.1, effect=0.2)
+    assert (oc.false_positive_rate, oc.power, oc.simulations) == (0.0, 0.0, 0) and oc.within_alpha()
+    one = operating.pair_t(1, 0.0, 0.1)
+    assert (one.false_positive_rate, one.power, one.simulations) == (0.0, 0.0, 0)
+    (group,) = operating_rows([_record("psnr-gap", "gaussian-control-unet", oc.to_dict(), "INCONCLUSIVE", control="gaussian-unet")])
+    assert group["rows"][0]["exact"] and group["rows"][0]["within_alpha"]
+    html = render_html(build_report([_record("psnr-gap", "gaussian-control-unet", oc.to_dict(), "INCONCLUSIVE", control="gaussian-unet")],
+                                    profile="smoke", started=0.0, finished=1.0, rootdir=tmp_path, args=[], recalibrate=False))
+    assert "0 (exact)" in html and "never calls SUPPORTED on this design" in html

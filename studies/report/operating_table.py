@@ -61,7 +61,8 @@ def operating_rows(results: list[dict]) -> list[dict]:
                      "anchor_record": r, "name": rule.get("name") or "decision rule", "decided_by": rule.get("decided_by"),
                      "alpha": alpha, "fpr": fpr, "fpr_ci": (f_lo, f_hi), "power": power, "power_ci": (p_lo, p_hi), "simulations": sims,
                      "null": rule.get("null") or "", "effect": rule.get("effect") or "",
-                     "within_alpha": (fpr <= alpha + MC_ERRORS * se) if sims > 0 else None})
+                     "exact": sims == 0,  # rates known without simulating: a design the rule can never call SUPPORTED on
+                     "within_alpha": (fpr <= alpha + MC_ERRORS * se) if sims > 0 else fpr <= alpha})
     if not rows:
         return []
     top = max([2 * r["alpha"] for r in rows] + [r["fpr_ci"][1] for r in rows if math.isfinite(r["fpr_ci"][1])] + [r["fpr"] for r in rows])
