@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, distribution_figure, median_ci, parse_case
+from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, distribution_figure, median_ci, parse_case
 from studies.claims.verdict import REFUTED
 from studies.evaluate import heldout_images
 from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_region
@@ -35,7 +35,7 @@ EFFECT = 0.1
 @pytest.mark.zoo
 @pytest.mark.claim("originality", source="K24 Fig. 2",
                    statement="At large N, samples are far from their nearest training image (closer to the other model's sample).")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL))
 def test_originality(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)
     if control:

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, psnr_curves_figure
+from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, psnr_curves_figure
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("psnr-gap", source="K24 Fig. 1; T25 Fig. 2",
                    statement="The train/test PSNR gap shrinks as N grows and is matched at the largest N.")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL))
 def test_psnr_gap(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)
     if control:
@@ -63,6 +63,10 @@ def test_psnr_gap(claim, profile, evaluation, trained, protocol):
         claim.table("fitted denoiser A (replicate 0): test MSE vs the MMSE", ["N", "sigma", "fitted MSE", "MMSE", "excess (dB)"], rows)
         last = [r for r in rows if r[0] == grid[-1]]
         claim.measure(f"excess MSE over the MMSE at N={grid[-1]}, sigma {last[2][1]:.3g} (dB)", last[2][4], unit="dB")
+    if control == "gaussian-unet":  # the known answer: the trained UNets' test MSE against the MMSE at every sigma of the PSNR grid
+        from studies.gaussian_unet import excess_report
+
+        excess_report(claim, [trained(protocol, g, grid[-1], 0, control) for g in ("A", "B")], profile.data.resolution)
     spread = operating.pooled_sd([g for _, g in summaries])
     claim.rule(operating.trend_and_level(ns, [len(g) for _, g in summaries], spread, direction="decreasing", level=matched, effect=2 * matched),
                decided_by=d.rule)

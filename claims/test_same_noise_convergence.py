@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, distribution_figure, same_noise_grid_figure, shift_ci, similarity_vs_n_figure
+from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, distribution_figure, same_noise_grid_figure, shift_ci, similarity_vs_n_figure
 from studies.claims.rules import pair_mean_ci
 from studies.metrics.criteria import reproducibility_score
 
@@ -24,7 +24,7 @@ from studies.metrics.criteria import reproducibility_score
 @pytest.mark.zoo
 @pytest.mark.claim("same-noise-convergence", source="K24 Fig. 2; T25 Fig. 3",
                    statement="Samples of A and B from the same seed converge as N grows.")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL))
 def test_same_noise_convergence(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)
     if control:

@@ -3,7 +3,7 @@ group's training images, at no training cost, addressed by those images."""
 
 import torch
 
-from studies.claims.core import CONTROLS, GAUSSIAN_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL, parse_case
+from studies.claims.core import CONTROLS, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL, parse_case
 from studies.sample import EmpiricalDenoiser
 from studies.zoo import Zoo
 
@@ -27,4 +27,5 @@ def test_control_cases_parse():
     assert parse_case(HELDOUT_CONTROL) == ("random", "held-out")
     assert parse_case("identity") == ("identity", None)
     assert parse_case(GAUSSIAN_CONTROL) == ("gaussian", "gaussian")
-    assert set(CONTROLS) == {MEMORISING_CONTROL, HELDOUT_CONTROL, GAUSSIAN_CONTROL}
+    assert parse_case(GAUSSIAN_UNET_CONTROL) == ("gaussian-unet", "gaussian-unet")
+    assert set(CONTROLS) == {MEMORISING_CONTROL, HELDOUT_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL}

@@ -34,7 +34,15 @@ HELDOUT_CONTROL = "random-control-heldout"
 # halves (studies.gaussian), over GAUSSIAN_GRID with Profile.replicates image draws at every N
 GAUSSIAN_CONTROL = "gaussian-control"
 GAUSSIAN_GRID = (10, 300, 1000, 4000)
-CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out"), GAUSSIAN_CONTROL: ("gaussian", "gaussian")}
+# gaussian-unet: the profile's UNet trained (its training budget) on disjoint halves of the same
+# Gaussian draw (studies.gaussian_unet), one pair at the largest smoke N: ~2 x 50 CPU-s, the most a
+# control may add to CI; one pair cannot reach alpha under the pair-level rules (studies.claims.rules),
+# so its verdicts are INCONCLUSIVE by design and its numbers (and the test MSE against the MMSE) are the point
+GAUSSIAN_UNET_CONTROL = "gaussian-control-unet"
+GAUSSIAN_UNET_GRID = (4000,)
+GAUSSIAN_UNET_REPLICATES = 1
+CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out"), GAUSSIAN_CONTROL: ("gaussian", "gaussian"),
+            GAUSSIAN_UNET_CONTROL: ("gaussian-unet", "gaussian-unet")}
 
 
 def absent_protocol_reason(profile, protocol: str) -> str | None:
@@ -135,11 +143,15 @@ def replicate_range(profile, protocol: str, n: int) -> range:
     Gaussian control costs no training: every N has all replicates."""
     if protocol == "gaussian":
         return range(max(1, profile.replicates))
+    if protocol == "gaussian-unet":
+        return range(GAUSSIAN_UNET_REPLICATES)
     return range(profile.replicates) if profile.replicated(protocol, n) else range(1)
 
 
 def case_grid(profile, protocol: str) -> tuple[int, ...]:
-    """The N grid of a protocol, or of the Gaussian control."""
+    """The N grid of a protocol, or of a Gaussian control."""
+    if protocol == "gaussian-unet":
+        return GAUSSIAN_UNET_GRID
     return GAUSSIAN_GRID if protocol == "gaussian" else tuple(profile.protocol(protocol).n_grid)
 
 

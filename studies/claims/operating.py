@@ -9,7 +9,9 @@ functions the rules use (``rules.one_sample_t_p``, ``rules.spearman_p``), vector
 milliseconds each. Seeded: the same inputs give the same rates.
 
 Monte-Carlo error: with S simulations a rate near alpha = 0.05 has standard error
-sqrt(0.05 * 0.95 / S) (0.0022 at S = 10,000); ``within_alpha`` allows three of them."""
+sqrt(0.05 * 0.95 / S) (0.0022 at S = 10,000); ``within_alpha`` allows three of them. A design on
+which a rule can never call SUPPORTED (one pair, or one N) has both rates exactly 0 and records 0
+simulations."""
 
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ class Operating:
 
     @property
     def mc_error(self) -> float:
-        return math.sqrt(self.alpha * (1 - self.alpha) / self.simulations)
+        # simulations 0: rates known exactly (a design whose rule can never call SUPPORTED)
+        return math.sqrt(self.alpha * (1 - self.alpha) / self.simulations) if self.simulations else 0.0
 
     def within_alpha(self) -> bool:
         return self.false_positive_rate <= self.alpha + 3 * self.mc_error
@@ -54,6 +57,9 @@ def _rng(seed: int) -> np.random.Generator:
 def pair_t(pairs: int, spread: float, effect: float, *, alpha: float = rules.ALPHA, sims: int = SIMULATIONS, seed: int = 0) -> Operating:
     """``rules.pair_difference`` / ``rules.originality``: ``pairs`` pair-level differences with sd
     ``spread``; null mean 0, power at mean ``effect``."""
+    if pairs < 2:  # one pair: no between-pair spread, the rule never calls SUPPORTED (rules.pair_difference)
+        return Operating(rules.PAIR_T, alpha, 0.0, 0.0, 0, float(spread), f"mean pair-level difference {effect:+.3g} (one pair: never SUPPORTED)",
+                         "mean pair-level difference 0")
     rng = _rng(seed)
     sd = max(float(spread), 1e-12)
     null = rng.normal(0.0, sd, size=(sims, pairs))
@@ -82,6 +88,12 @@ def trend_and_level(ns: Sequence[int], pairs_per_n: Sequence[int], spread: float
     already beyond ``level`` by three spreads (so only the trend test guards, the hardest null).
     Power: the summary moves linearly in log N by ``effect`` across the grid, ending ``effect``/2
     beyond ``level``."""
+    if len(set(ns)) < 2 or pairs_per_n[-1] < 2:
+        # one N (no trend to rank) or one pair at the largest N (no between-pair CI): the rule never
+        # calls SUPPORTED, whatever the data (rules.trend_and_level); nothing to simulate
+        return Operating(rules.TREND_LEVEL, alpha, 0.0, 0.0, 0, float(spread),
+                         f"none reachable: {len(set(ns))} N and {pairs_per_n[-1]} pair(s) at the largest N never give SUPPORTED",
+                         f"no change with N, every pair beyond {level}")
     rng = _rng(seed)
     sd = max(float(spread), 1e-12)
     sign = 1.0 if direction == "increasing" else -1.0

@@ -132,7 +132,7 @@ class Claim:
         self.status: str | None = None
         self.needs: str | None = None  # not_run: the command or option that provides the missing input
         self.rule_record: dict | None = None  # the decision rule and its measured operating characteristics
-        self.control_kind: str | None = None  # "memorising", "gaussian", "held-out": a control case with a known answer
+        self.control_kind: str | None = None  # "memorising", "gaussian", "gaussian-unet", "held-out": a control case with a known answer
 
     @property
     def id(self) -> str:
@@ -255,7 +255,7 @@ class Claim:
 
     def control(self, kind: str) -> None:
         """Mark this verdict as a control case with a known answer (its own report section)."""
-        if kind not in ("memorising", "gaussian", "held-out"):
+        if kind not in ("memorising", "gaussian", "gaussian-unet", "held-out"):
             raise InputError(f"claim {self.id}: unknown control kind {kind!r}")
         self.control_kind = kind
 

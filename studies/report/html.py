@@ -105,8 +105,10 @@ def render_html(report: dict) -> str:
     for r in results:
         (controls if reading.is_control(r) else by_claim[r["claim"]]).append(r)
     by_claim = OrderedDict((c, runs) for c, runs in by_claim.items() if runs)
+    from .operating_table import operating_rows
+
     return _ENV.get_template("verdict.html.j2").render(
         report=report, by_claim=by_claim, controls=controls, matrix=reading.matrix(results, list(by_claim)),
-        profile_info=report.get("profile_info") or reading.profile_summary(report["profile"]),
+        operating=operating_rows(results), profile_info=report.get("profile_info") or reading.profile_summary(report["profile"]),
         phases=ordered(report.get("phases") or {}), summary=report["summary"],  # verdict.json sorts its keys
     )
