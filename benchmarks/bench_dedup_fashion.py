@@ -38,7 +38,9 @@ def test_dedup_fashion_train(benchmark, method):
     m = out["m"]
     _RESULTS[method] = (removed, m.seconds)
     benchmark.extra_info.update(n=len(x), method=method, pool="literal (kernel 1, 784-d)", n_removed=int(removed.size),
-                                seconds=round(m.seconds, 2), peak_bytes_above_input=int(m.peak_bytes), threads=torch.get_num_threads())
+                                seconds=round(m.seconds, 2), peak_bytes_above_input=int(m.peak_bytes), threads=torch.get_num_threads(),
+                                # the exact engine runs on one thread whatever the caller's count (studies.data.dedup._one_thread)
+                                engine_threads=1 if method == "exact" else torch.get_num_threads())
     if len(_RESULTS) == 2:
         (ra, ta), (rb, tb) = _RESULTS["exact"], _RESULTS["blockwise_published"]
         diff = np.setxor1d(ra, rb)

@@ -2,9 +2,9 @@
 training set grows, and is matched (near zero) at the largest N.
 
 Measured per protocol over the profile's N grid, for both models A and B of every trained pair:
-output PSNR of denoising the model's own training images and the other group's images at 15 noise
-levels (SPEC §7), the gap averaged over sigma. One number per trained pair (the unit of inference):
-the mean of its two models' gaps; every training-seed replicate of a cell is used
+output PSNR of denoising the model's own training images and its held-out images (the other group's;
+Fashion-MNIST's test images on the fashion profiles) at 15 noise levels (SPEC §7), the gap averaged
+over sigma. One number per trained pair (the unit of inference): the mean of its two models' gaps; every training-seed replicate of a cell is used
 (``core.cell_evaluations``). Rule ``rules.trend_and_level``: SUPPORTED when the pairs' gap falls
 with log N (one-sided Spearman over pairs) and the largest-N pairs' mean t CI lies below
 ``gap_matched_db``; REFUTED when that CI lies above it. A two-size grid with one pair at its

@@ -2,7 +2,8 @@
 
 For a protocol and a training-set size N, the pair of denoisers trained on groups A and B is
 measured once and the result cached: PSNR curves of each model on its own training images and on
-the other group's images, and the same-noise samples of both models from the same seeds with the
+its held-out images (the other group's images, or the data's own held-out set: Fashion-MNIST's test
+images), and the same-noise samples of both models from the same seeds with the
 similarities the claims compare (same-seed A/B correlation, its different-seed null, and each
 sample's nearest image of its model's own training set). Claims then only read numbers, so a
 claim run twice, or five claims on one pair, cost one evaluation.
@@ -59,7 +60,7 @@ class PairEvaluation:
     test_psnr_b: np.ndarray
     train_psnr_a: np.ndarray
     train_psnr_b: np.ndarray
-    # (S,) nearest-training correlation of S images the model never saw (the other group's, a seeded
+    # (S,) nearest-training correlation of S images the model never saw (its held-out set, a seeded
     # choice): what an image that is not a copy scores against this training set. On homogeneous
     # data (faces alike, small images) it is high, and a sample's nearest-training correlation means
     # "copy" only where it exceeds this reference.
@@ -90,16 +91,19 @@ _ARRAY_FIELDS = (
 
 
 def evaluation_key(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> str:
-    return config_hash(
-        {
-            "models": [model_a.key, model_b.key],
-            "sample": profile.sample,
-            "psnr": {"images": profile.psnr_images, "draws": profile.psnr_noise_draws},
-            "k": k,
-            "version": EVAL_VERSION,
-        },
-        length=24,
-    )
+    what = {
+        "models": [model_a.key, model_b.key],
+        "sample": profile.sample,
+        "psnr": {"images": profile.psnr_images, "draws": profile.psnr_noise_draws},
+        "k": k,
+        "version": EVAL_VERSION,
+    }
+    # a data set's own held-out images (Fashion-MNIST's test images) are part of what is measured;
+    # the other group's images need no entry: the model addresses already decide them
+    held = [getattr(getattr(m, "dataset", None), "manifest", {}).get("heldout") for m in (model_a, model_b)]
+    if any(h is not None for h in held):
+        what["heldout"] = [None if h is None else h.get("sha256") for h in held]
+    return config_hash(what, length=24)
 
 
 def common_start(dataset_images: torch.Tensor) -> torch.Tensor:

@@ -54,6 +54,17 @@ MEMTIME: dict[str, MemTimeConfig] = {
         run=SnapshotRun(epochs=8, lr=1e-3, snapshot_steps=(25, 50, 100, 200, 400, 800, 1600)),
         seeds=32,
     ),
+    # fashion (the full profile; fashion_ci has none): under the fashion rule (studies/profiles.py:
+    # nothing changes but the data) smoke's sizes, group, rate, snapshot steps and seeds. Fashion's
+    # epoch is 30,000 samples (235 steps of 128), so 7 epochs (1,645 steps) is the fewest whole
+    # epochs that reach smoke's last snapshot at step 1,600. Fixed 2026-12-02 before any snapshotted
+    # fashion model was trained. Cost (*estimate*): 4 x 1,645 steps at ~0.175 s (an idle 28x28 step,
+    # benchmarks/RESULTS.md) ~ 19 core-minutes, ~10 minutes on 2 cores, plus 28 samplings of 32 seeds
+    "fashion": MemTimeConfig(
+        protocol="random", ns=(10, 20, 40, 80), groups=("A",),
+        run=SnapshotRun(epochs=7, lr=1e-3, snapshot_steps=(25, 50, 100, 200, 400, 800, 1600)),
+        seeds=32,
+    ),
 }
 
 

@@ -193,7 +193,9 @@ register_profile(
 # 3.06x smoke's ~50 core-seconds). 28 = 4 x 7: two encoder blocks halve it to 7.
 # Data: the 60,000 training images as distributed, in a seeded order, *not* de-duplicated: the
 # studies of diffusion generalisation on this data (Kamb & Ganguli 2024) use it as is, and the split
-# audit reports how many near-duplicates it holds; the 10,000 test images are not trained on.
+# audit reports how many near-duplicates it holds; the 10,000 test images are not trained on: they
+# are every model's held-out set (studies.zoo.heldout_set; from 2026-12-02 ~17:00 UTC, after the first
+# fashion_ci observations, which used the other group's training images).
 # Protocols: the random split with N from 10 to 30,000 (the largest the 60,000 images allow per
 # side) and an attribute split on Footwear (sandal, sneaker, ankle boot: 18,000 images, the minority
 # side kept whole; see GROUPINGS in studies/data/fashion.py for why this grouping). No identity

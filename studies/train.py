@@ -367,7 +367,7 @@ def train(
     stop_after_epoch: Optional[int] = None,
     snapshot_steps: Sequence[int] = (),
 ) -> TrainResult:
-    """Train a UNet on ``images_train`` (N, C, R, R) in [0, 1]; ``images_test`` (the other group)
+    """Train a UNet on ``images_train`` (N, C, R, R) in [0, 1]; ``images_test`` (its held-out images)
     is only evaluated. Resumes from a checkpoint in ``out_dir`` if one of the same run is there,
     and returns at once if the run is complete. PSNR is logged every ``eval_every`` epochs and at
     the last. ``stop_after_epoch`` ends early (after its checkpoint), for tests of resumption.

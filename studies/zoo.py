@@ -97,6 +97,13 @@ class ModelSpec:
         return f"{self.profile}/{self.protocol}/{self.group}/N{self.n}"
 
 
+def heldout_set(ds: Any, other_group: np.ndarray) -> torch.Tensor:
+    """A model's held-out images: the data's own held-out set where it has one (Fashion-MNIST's
+    10,000 test images, which no split draws from), else the other group's training images."""
+    held = getattr(ds, "heldout", None)
+    return held if held is not None else ds.images[torch.from_numpy(np.asarray(other_group))]
+
+
 @dataclass
 class TrainedModel:
     """A trained denoiser with what it was trained on."""
@@ -104,7 +111,7 @@ class TrainedModel:
     net: UNet  # eval mode, CPU
     config: dict  # model, training, split configs and exposure
     train_indices: np.ndarray  # positions in the dataset order of the model's N training images
-    test_indices: np.ndarray  # the other group's images (its held-out set)
+    test_indices: np.ndarray  # the other group's images: its held-out set unless the data brings its own (heldout_set)
     dataset: Any  # studies.data.dataset.Dataset
     log: list[dict]
     key: str
@@ -120,7 +127,7 @@ class TrainedModel:
 
     @cached_property
     def test_images(self) -> torch.Tensor:
-        return self.dataset.images[torch.from_numpy(self.test_indices)]
+        return heldout_set(self.dataset, self.test_indices)
 
     @property
     def info(self) -> dict:
@@ -278,7 +285,7 @@ class Zoo:
 
             def fit():
                 train(
-                    ds.images[torch.from_numpy(tr)], ds.images[torch.from_numpy(te)], prof.model,
+                    ds.images[torch.from_numpy(tr)], heldout_set(ds, te), prof.model,
                     train_config(prof, group) if run is None else run.train_config(prof, group),
                     n_total=exp.n_total, exposure_mode=exp.mode, out_dir=folder, progress=self.progress, eval_every=self.eval_every,
                     snapshot_steps=() if run is None else run.snapshot_steps,

@@ -116,6 +116,52 @@ def test_real_fashion_dataset_artifact(cache):
     assert meta.identity is None  # Fashion-MNIST has no identities
     assert ds.manifest["source"]["sha256_decompressed"] == raw.sha256
     assert build_dataset(cfg).path == ds.path  # cache hit, same key
+    # the held-out set is the 10,000 test images, hashed with the artifact; no split draws from it
+    assert tuple(ds.heldout.shape) == (10_000, 1, 28, 28)
+    np.testing.assert_array_equal(ds.heldout[:, 0].numpy(), raw.test_images.astype(np.float32) / 255)
+    assert ds.manifest["heldout"]["source"] == fashion.TEST_IMAGES
+    assert ds.manifest["heldout"]["sha256_decompressed"] == raw.sha256[fashion.TEST_IMAGES]
+
+
+@needs_fashion
+def test_fashion_artifact_is_keyed_by_content_not_folder(cache, tmp_path, monkeypatch):
+    # the same four files in another folder, two of them decompressed, are the same data: same key,
+    # no rebuild (the registered SHA-256 values are of the decompressed content)
+    import gzip
+    import shutil
+
+    from studies.config import DataConfig
+    from studies.data.dataset import IMAGES_FILE, build_dataset
+
+    cfg = DataConfig(source="fashion", resolution=28, order_seed=0, limit=500)
+    first = build_dataset(cfg)
+    stamp = (first.path / IMAGES_FILE).stat().st_mtime_ns
+    copy = tmp_path / "elsewhere"
+    copy.mkdir()
+    for i, name in enumerate(fashion.REGISTERED):
+        if i % 2:
+            (copy / name[: -len(".gz")]).write_bytes(gzip.decompress((fashion.SYSTEM_DIR / name).read_bytes()))
+        else:
+            shutil.copy(fashion.SYSTEM_DIR / name, copy / name)
+    monkeypatch.setenv(fashion.FASHION_ENV, str(copy))
+    again = build_dataset(cfg)
+    assert again.path == first.path and (again.path / IMAGES_FILE).stat().st_mtime_ns == stamp
+    assert again.manifest["source"]["fashion_dir"] == first.manifest["source"]["fashion_dir"]  # recorded, not rebuilt
+    # different content is another key: a changed order seed, as a control of the test itself
+    assert build_dataset(DataConfig(source="fashion", resolution=28, order_seed=1, limit=500)).path != first.path
+
+
+def test_model_held_out_set_is_the_data_s_own_where_it_has_one():
+    from types import SimpleNamespace
+
+    import torch
+
+    from studies.zoo import heldout_set
+
+    images, own = torch.arange(10.0).reshape(10, 1, 1, 1), torch.full((3, 1, 1, 1), -1.0)
+    other = np.array([7, 8, 9])
+    assert torch.equal(heldout_set(SimpleNamespace(images=images, heldout=None), other), images[7:])
+    assert heldout_set(SimpleNamespace(images=images, heldout=own), other) is own
 
 
 @needs_fashion

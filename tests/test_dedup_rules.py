@@ -5,7 +5,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 
-from studies.data import dedup
+from studies.data import dedup, fashion
 from studies.data.dedup import METHODS, cross_duplicates, remove_duplicates
 from studies.data.dedup_cases import dedup_cases
 from studies.data.dedup_facelike import facelike
@@ -160,6 +160,44 @@ def test_exact_window_scan_bounds_fewer_pairs_than_the_triangle(monkeypatch):
     # the slab-and-window order must skip a real share of the N(N-1)/2 pairs on face-like data
     assert stats["bound_pairs"] < 0.6 * 3000 * 2999 / 2, stats
     assert stats["verified_pairs"] > 0
+
+
+@pytest.mark.parametrize("rank", dedup.RANK_LADDER)
+def test_exact_equals_dense_at_every_rank_of_the_ladder(monkeypatch, rank):
+    # the rank only decides how much the bound prunes, never which images go
+    x, _ = facelike(900, seed=10, duplicate_rate=0.05)
+    monkeypatch.setattr(dedup, "RANK_LADDER", (rank,))
+    monkeypatch.setattr(dedup, "ROW_TILE", 128)
+    stats = {}
+    got = dedup._exact(dedup._as_images(x), 0.95, 5000, stats=stats)
+    assert stats["rank"] == rank
+    assert got.tolist() == remove_duplicates(x, method="dense").tolist()
+    assert cross_duplicates(x[:450], x[450:]) == _brute_cross(x[:450], x[450:])
+
+
+def _brute_cross(a, b, t=0.95):
+    D = dedup.features(torch.from_numpy(np.concatenate([a, b]))).double()
+    C = (D[:len(a)] @ D[len(a):].T).abs().numpy()
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(C > t))]
+
+
+def test_rank_choice_keeps_the_small_rank_on_face_like_data():
+    x, _ = facelike(3000, seed=9)
+    stats = {}
+    dedup._exact(dedup._as_images(x), 0.95, 5000, stats=stats)
+    assert stats["rank"] == dedup.PCA_RANK, stats
+
+
+@pytest.mark.skipif(not all((fashion.SYSTEM_DIR / n).is_file() for n in fashion.REGISTERED), reason="Fashion-MNIST not installed (scripts/setup.sh)")
+def test_rank_choice_raises_the_rank_on_fashion_and_still_equals_dense():
+    # 784-d silhouettes: at rank 24 about 1% of all pairs survive the bound (40x the duplicates), so
+    # the estimate must pick a higher rank; the removed set stays the dense one
+    x = fashion.to_float(fashion.load_fashion().train_images[:3000])
+    stats = {}
+    got = dedup._exact(dedup._as_images(x), 0.95, 5000, stats=stats)
+    assert stats["rank"] > dedup.PCA_RANK, stats
+    assert got.tolist() == remove_duplicates(x, method="dense").tolist()
+    assert got.tolist() == remove_duplicates(x, method="blockwise_published", block=5000).tolist()
 
 
 def test_cross_duplicates_matches_brute_force():

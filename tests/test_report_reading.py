@@ -50,7 +50,7 @@ def test_counts_keep_missing_inputs_apart_and_matrix_leaves_controls_out():
     c = count_outcomes(records)
     assert c["verdicts"] == {"SUPPORTED": 2, "REFUTED": 1} and (c["not-run"], c["not-applicable"], c["with_verdict"]) == (1, 1, 3)
     m = matrix(records, ["psnr-gap", "originality", "celeba-facts"])
-    assert m["columns"] == ["random", "identity", "eyeglasses", "male", "other"]
+    assert m["columns"] == ["random", "identity", "eyeglasses", "male", "footwear", "other"]
     rows = dict(m["rows"])
     assert list(rows) == ["psnr-gap", "originality", "celeba-facts"] and "random" not in rows["originality"]
 

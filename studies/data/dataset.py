@@ -1,9 +1,11 @@
 """Dataset artifacts: a CelebA-layout folder -> ``images.npy`` (float32, N x C x R x R) plus
 ``manifest.json`` (config, ordered names, sha256 of the tensor, source, order, skipped files, dedup),
-cached under ``cache_root()/datasets/<hash>``.
+cached under ``cache_root()/datasets/<hash>``; a source with its own held-out images (Fashion-MNIST's
+10,000 test images) adds ``heldout.npy`` and its record under ``heldout``.
 
 The cache key is the DataConfig plus what else decides the content: the source folder (its path for
-real CelebA, and the SHA-256 of its metadata files), the order file's content and ``skip_bad``. The
+real CelebA, and the SHA-256 of its metadata files; for Fashion-MNIST and a user's images the SHA-256
+of their content only, never where they lie), the order file's content and ``skip_bad``. The
 images stream into a memory-mapped file inside the artifact's temporary folder, which is renamed into
 place only when complete; a second build finds it. ``sha256sums.json`` holds the SHA-256 of every
 other file (tensor and manifest: names, config, source), so an artifact with any byte changed, or
@@ -32,11 +34,15 @@ from .images import preprocess_files
 log = logging.getLogger("memgen.data")
 
 IMAGES_FILE = "images.npy"
+HELDOUT_FILE = "heldout.npy"  # a source's own held-out images (Fashion-MNIST's 10,000 test images)
 MANIFEST_FILE = "manifest.json"
 FORMAT = 1
 # sources whose pixels do not come from a CelebA-layout JPEG folder; their metadata folder is written
 # by memgen into the cache and identified by the content hashes in the source record, not its path
 OTHER_SOURCES = ("fashion", "array")
+# where a source's files lie, not what they hold: left out of the cache key of OTHER_SOURCES, whose
+# records carry the content's SHA-256 (the same Fashion-MNIST files in another folder are the same data)
+LOCATION_FIELDS = ("folder", "fashion_dir", "input", "labels")
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +52,9 @@ class Dataset:
     manifest: dict
     path: Path  # artifact folder
     meta_dir: Path  # folder holding the attribute and identity files
+    # the source's own held-out images (float32, like ``images``): Fashion-MNIST's 10,000 test
+    # images; None where the held-out set of a model is the other group's training images
+    heldout: Optional[torch.Tensor] = None
 
     @property
     def config(self) -> DataConfig:
@@ -122,9 +131,11 @@ def image_folder_fingerprint(folder: Path) -> str:
 
 
 def dataset_key(cfg: DataConfig, source: dict, order_sha: Optional[str], skip_bad: bool) -> str:
-    """Hash of everything that decides an artifact's content (the folder path only for real CelebA:
-    synthetic folders are identified by their config)."""
-    src = {k: v for k, v in source.items() if not (k == "folder" and source["kind"] in ("synthetic",) + OTHER_SOURCES)}
+    """Hash of everything that decides an artifact's content: the folder path only for real CelebA
+    (synthetic folders are identified by their config; Fashion-MNIST and a user's images by the
+    SHA-256 of their content, so the same files in another folder give the same key)."""
+    kind = source["kind"]
+    src = {k: v for k, v in source.items() if not ((k == "folder" and kind == "synthetic") or (k in LOCATION_FIELDS and kind in OTHER_SOURCES))}
     return config_hash({"format": FORMAT, "config": cfg, "source": src, "order_sha256": order_sha, "skip_bad": skip_bad})
 
 
@@ -226,6 +237,12 @@ def _build(path: Path, key: str, cfg: DataConfig, source: dict, order_file, orde
             "skipped": [{"name": Path(p).name, "reason": r} for p, r in skipped],
             "dedup": dedup,
         }
+        if source["kind"] in OTHER_SOURCES:
+            from .sources import fill_heldout
+
+            heldout = fill_heldout(cfg, source, tmp / HELDOUT_FILE)
+            if heldout is not None:
+                manifest["heldout"] = dict(heldout, file=HELDOUT_FILE, sha256=sha256_file(tmp / HELDOUT_FILE))
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         # last: the hash of every file, the manifest (names, config, source) included
         write_checksums(tmp)
@@ -260,4 +277,14 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
         raise ArtifactError(f"artifact {path}: {IMAGES_FILE} unreadable ({exc})") from None
     if list(images.shape) != list(manifest["shape"]) or images.dtype != np.float32 or len(manifest["names"]) != images.shape[0]:
         raise ArtifactError(f"artifact {path}: tensor {images.shape} {images.dtype} does not match the manifest {manifest['shape']} / {len(manifest['names'])} names")
-    return Dataset(images=torch.from_numpy(images), names=list(manifest["names"]), manifest=manifest, path=path, meta_dir=Path(manifest["source"]["folder"]))
+    heldout = None
+    if manifest.get("heldout") is not None:
+        info = manifest["heldout"]
+        if not isinstance(info, dict) or sums.get(HELDOUT_FILE) is None or sums.get(HELDOUT_FILE) != info.get("sha256"):
+            raise ArtifactError(f"artifact {path}: {MANIFEST_FILE} names held-out images whose {HELDOUT_FILE} is missing or differs from its recorded sha256")
+        held = np.load(path / HELDOUT_FILE, allow_pickle=False)
+        if list(held.shape) != list(info.get("shape", [])) or held.dtype != np.float32 or held.shape[1:] != images.shape[1:]:
+            raise ArtifactError(f"artifact {path}: {HELDOUT_FILE} {held.shape} {held.dtype} does not match the manifest {info.get('shape')} or the images")
+        heldout = torch.from_numpy(held)
+    return Dataset(images=torch.from_numpy(images), names=list(manifest["names"]), manifest=manifest, path=path,
+                   meta_dir=Path(manifest["source"]["folder"]), heldout=heldout)

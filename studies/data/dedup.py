@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -37,7 +38,19 @@ DEFAULT_MAX_DENSE_BYTES = 4 * 2**30
 PRUNE_MARGIN = 1e-3  # slack of the coarse bound: >> its float error (~(d + k)·2^-24), so it never drops a pair
 ROW_TILE = 512
 COL_TILE = 1024
-PCA_RANK = 24
+PCA_RANK = 24  # the smallest rank of RANK_LADDER: what face-like 20x20 data needs (benchmarks/RESULTS.md)
+# ranks the engine chooses among, per data set, by _choose_rank's cost estimate: a higher rank costs
+# more per bounded pair but leaves fewer candidates to verify. Face-like 20x20 arrays prune well at
+# 24; Fashion-MNIST's 784-d silhouettes need ~100 (at 24 about 1% of all pairs survive the bound,
+# 40x the real duplicates, and their verification was 90% of the run)
+RANK_LADDER = (PCA_RANK, 48, 96, 192)
+RANK_SAMPLE = 2048  # evenly spaced rows whose pairs estimate each rank's surviving fraction
+# cost of one gathered full-resolution verification, in bound-GEMM multiply-adds per feature
+# dimension: on the 2-core dev box (2026-12-02, one thread) a gathered 784-d product took ~2 µs per
+# pair against ~0.05 ns per multiply-add of a 1024 x 1024 x 784 float32 matmul, i.e. ~50 per dimension.
+# Only the speed depends on it: every rank gives the same removed set
+VERIFY_COST_PER_DIM = 50.0
+PAIR_OVERHEAD = 8.0  # per bounded pair, in multiply-adds: the mask, amax and compare after each tile
 WINDOW_KEYS = 8  # leading principal coordinates kept in float64: the window scan's keys come from them
 VERIFY_BATCH = 1 << 16  # candidate pairs collected before they are verified at full resolution
 _FEATURE_CHUNK = 8192
@@ -218,8 +231,10 @@ def _blockwise(x: torch.Tensor, t: float, b: int, *, offset_diagonal: bool) -> n
 # where Z = coordinates on the top principal directions V and r = the norm of what V leaves out:
 # C_ij = Z_i·Z_j + (QD_i)·(QD_j) <= Z_i·Z_j + r_i r_j by Cauchy-Schwarz on the orthogonal complement.
 # Any orthonormal V gives a valid bound (coarser average pooling is one); principal directions leave
-# the smallest residuals, so the bound rejects the most pairs at a given rank. Survivors are verified
-# at full resolution with the same decision as the dense rule (_decide).
+# the smallest residuals, so the bound rejects the most pairs at a given rank. The rank is chosen per
+# data set from RANK_LADDER (_choose_rank): face-like 20x20 arrays prune well at 24, Fashion-MNIST's
+# 784-d silhouettes need ~96. Survivors are verified at full resolution with the same decision as the
+# dense rule (_decide).
 
 def _device(device) -> torch.device:
     """``device`` checked before any work: 'cpu', 'cuda' or 'cuda:K' of a present GPU, or auto."""
@@ -240,6 +255,20 @@ def _device(device) -> torch.device:
     return dev
 
 
+@contextmanager
+def _one_thread():
+    """Torch on one CPU thread inside, the caller's count restored after. The engine's work is many
+    small tiles (a few ms each) and small factorisations: with two threads on the shared 2-core box
+    under load ~7, every parallel region waits for the second thread to be scheduled, and the
+    60,000 Fashion-MNIST images took 53 s against 11 s on one thread (2026-12-02)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _principal(D: torch.Tensor, rank: int) -> torch.Tensor:
     """Top-``rank`` eigenvectors (d, k) float64 of DᵀD, from at most 16,384 evenly spaced rows.
 
@@ -248,16 +277,12 @@ def _principal(D: torch.Tensor, rank: int) -> torch.Tensor:
     step = max(1, D.shape[0] // 16384)
     S = D[::step]
     # one thread: threaded LAPACK on a small matrix takes seconds instead of milliseconds on a busy CPU
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with _one_thread():
         if S.shape[0] < S.shape[1]:  # few rows: right singular vectors of S are cheaper than eigh of SᵀS
             _, _, vh = torch.linalg.svd(S.double(), full_matrices=False)
             return vh[:min(rank, vh.shape[0])].T.contiguous()
         G = (S.T @ S).double()
         _, vecs = torch.linalg.eigh((G + G.T) / 2)
-    finally:
-        torch.set_num_threads(threads)
     return vecs[:, -min(rank, D.shape[1]):].flip(1).contiguous()
 
 
@@ -285,8 +310,10 @@ def _negated(A: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _verify(DR, DC, gi, gj, t, chunk: int = 16384) -> torch.Tensor:
-    """The dense decision for candidate pairs, in chunks so the gathered rows stay small."""
+def _verify(DR, DC, gi, gj, t, chunk: int = 2048) -> torch.Tensor:
+    """The dense decision for candidate pairs, in chunks so the gathered rows stay small: at 16,384
+    pairs (50 MB of gathered 784-d rows per side) the products ran 5x slower per pair than at 2,048,
+    whose rows stay in cache."""
     out = torch.empty(gi.numel(), dtype=torch.bool)
     for s in range(0, gi.numel(), chunk):
         i, j = gi[s:s + chunk], gj[s:s + chunk]
@@ -345,9 +372,44 @@ def _low_set(z1: torch.Tensor, t: float) -> torch.Tensor:
     return torch.nonzero(z1 < math.sqrt(2 * (1 - t)) + PRUNE_MARGIN).flatten()
 
 
-def _canonical(D: torch.Tensor, rank: int):
-    """(D, A, Zl) with every row's sign flipped so that z1 >= 0 (D in place, A and Zl to match)."""
-    V = _principal(D, rank)
+def _choose_rank(D: torch.Tensor, V: torch.Tensor, t: float, stats: dict | None = None) -> int:
+    """The rank of RANK_LADDER (at most V's columns) with the lowest estimated cost per bounded pair,
+    (k + 1 + PAIR_OVERHEAD) + f_k · VERIFY_COST_PER_DIM · d, where f_k is the fraction of the pairs of
+    RANK_SAMPLE evenly spaced rows whose rank-k bound exceeds t - margin (signs made canonical as the
+    scan does). Deterministic; the removed set does not depend on the choice."""
+    ladder = [k for k in RANK_LADDER if k <= V.shape[1]] or [V.shape[1]]
+    n, d = D.shape
+    S = D[:: max(1, n // RANK_SAMPLE)][:RANK_SAMPLE]
+    # float32 throughout: an estimate of a fraction, which needs no more
+    Z = S @ V[:, :ladder[-1]].float()
+    Z *= torch.where(Z[:, :1] < 0, -1.0, 1.0)
+    sq = (S * S).sum(dim=1)
+    m = S.shape[0]
+    below = torch.ones(m, m, dtype=torch.bool).tril_(diagonal=-1)
+    pairs = max(1, m * (m - 1) // 2)
+    lo = t - PRUNE_MARGIN
+    best, costs, G, done_k = ladder[0], {}, torch.zeros(m, m), 0
+    for k in ladder:
+        if k + 1 + PAIR_OVERHEAD >= costs.get(best, math.inf):
+            break  # a rank's cost is at least k + 1 + PAIR_OVERHEAD: no higher rank can win any more
+        G.addmm_(Z[:, done_k:k], Z[:, done_k:k].T)  # Z_k Z_kᵀ built up rank by rank: one rank-192 product in all
+        done_k = k
+        r = (sq - (Z[:, :k] * Z[:, :k]).sum(dim=1)).clamp_(min=0).sqrt_()
+        f = int(((torch.addr(G, r, r) > lo) & below).sum()) / pairs
+        costs[k] = (k + 1 + PAIR_OVERHEAD) + f * VERIFY_COST_PER_DIM * d
+        if costs[k] < costs[best]:
+            best = k
+    if stats is not None:
+        stats["rank"], stats["rank_costs"] = best, {k: round(c, 1) for k, c in costs.items()}
+    return best
+
+
+def _canonical(D: torch.Tensor, rank: int | None, t: float = 0.95, stats: dict | None = None):
+    """(D, A, Zl) with every row's sign flipped so that z1 >= 0 (D in place, A and Zl to match).
+    ``rank=None``: chosen per data set by _choose_rank."""
+    V = _principal(D, max(RANK_LADDER) if rank is None else rank)
+    if rank is None:
+        V = V[:, :_choose_rank(D, V, t, stats)].contiguous()
     A, Zl = _bound_vectors(D, V, WINDOW_KEYS)
     neg = Zl[:, 0] < 0
     sign = torch.where(neg, -1.0, 1.0).float()[:, None]
@@ -438,8 +500,13 @@ def _window_scan(D, A, Zl, t, *, row_tile, col_tile, dev, stats: dict) -> torch.
 
 
 def _exact(x: torch.Tensor, t: float, block: int, device=None, stats: dict | None = None) -> np.ndarray:
+    with _one_thread():
+        return _exact_body(x, t, block, device, stats)
+
+
+def _exact_body(x: torch.Tensor, t: float, block: int, device, stats: dict | None) -> np.ndarray:
     st = {"bound_pairs": 0, "verified_pairs": 0}
-    D, A, Zl = _canonical(features(x), PCA_RANK)
+    D, A, Zl = _canonical(features(x), None, t, st)
     dev = _device(device)
     done = _window_scan(D, A, Zl, t, **_tiles(block), dev=dev, stats=st)
     low = _low_set(Zl[:, 0], t)
@@ -497,13 +564,14 @@ def cross_duplicates(a_images, b_images, threshold: float = 0.95, *, block: int 
     if xa.shape[1:] != xb.shape[1:]:
         raise InputError(f"cross_duplicates: image shapes differ, {tuple(xa.shape[1:])} vs {tuple(xb.shape[1:])}")
     na = xa.shape[0]
-    D, A, Zl = _canonical(torch.cat([features(xa), features(xb)]), PCA_RANK)
     st = {"bound_pairs": 0, "verified_pairs": 0}
     dev = _device(device)
-    i1, j1 = _scan(D[:na], A[:na], D[na:], A[na:], t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
-    low = _low_set(Zl[:, 0], t)
-    la, lb = low[low < na], low[low >= na]
-    i2, j2 = _scan(D[la], A[la], D[lb], _negated(A[lb]), t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
+    with _one_thread():
+        D, A, Zl = _canonical(torch.cat([features(xa), features(xb)]), None, t, st)
+        i1, j1 = _scan(D[:na], A[:na], D[na:], A[na:], t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
+        low = _low_set(Zl[:, 0], t)
+        la, lb = low[low < na], low[low >= na]
+        i2, j2 = _scan(D[la], A[la], D[lb], _negated(A[lb]), t, **_tiles(block), triangle=False, done=None, dev=dev, stats=st)
     pairs = {(int(i), int(j)) for i, j in zip(i1.tolist(), j1.tolist())}
     pairs |= {(int(la[i]), int(lb[j]) - na) for i, j in zip(i2.tolist(), j2.tolist())}
     return sorted(pairs)

@@ -99,6 +99,22 @@ def fill_images(cfg: DataConfig, source: dict, names: list[str], out: np.ndarray
     return out
 
 
+def fill_heldout(cfg: DataConfig, source: dict, path: Path) -> Optional[dict]:
+    """Write the source's own held-out images to ``path`` (float32 N, C, R, R) and return their
+    record, or None when the source has none (a user's images: the held-out set of a model is then
+    the other group's training images, as for CelebA). Fashion-MNIST's held-out set is its 10,000
+    test images, which no split draws from."""
+    if cfg.source != "fashion":
+        return None
+    from .fashion import TEST_IMAGES, load_fashion, test_names, to_float
+
+    data = load_fashion(source["fashion_dir"])
+    held = to_float(data.test_images, cfg.resolution)
+    np.save(path, np.ascontiguousarray(held, dtype=np.float32))
+    return {"source": TEST_IMAGES, "sha256_decompressed": data.sha256[TEST_IMAGES], "shape": list(held.shape),
+            "names": f"{test_names(1)[0]} .. {test_names(len(held))[-1]} (index order of the file)"}
+
+
 def _to_float(x: np.ndarray, resolution: int, channels: int) -> np.ndarray:
     """(n, C, H, W) uint8 or float -> float32 (n, channels, R, R) in [0, 1]; grayscale = mean of RGB."""
     x = x.astype(np.float32) / np.float32(255.0) if x.dtype == np.uint8 else x.astype(np.float32)

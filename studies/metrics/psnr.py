@@ -197,7 +197,7 @@ def train_test_curves(
     **options: Any,
 ) -> tuple[PsnrCurve, PsnrCurve]:
     """(train curve, test curve) of one model: its own training images (tiled up to 300 when N < 300)
-    and held-out images (the other group's training images), with the same noise draws.
+    and held-out images (the other group's training images, or the data's own held-out set), with the same noise draws.
     ``options`` are those of :func:`psnr_curve`."""
     return psnr_curve(denoiser, train_images, **options), psnr_curve(denoiser, test_images, **options)
 

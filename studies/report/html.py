@@ -94,9 +94,12 @@ def fmt_seconds(value) -> str:
 _register_reading_helpers()
 
 
-def render_html(report: dict) -> str:
+def render_html(report: dict, compare: list[dict] | None = None) -> str:
+    """The page of ``report``; ``compare``: other profiles' reports (``compare.load_report``), shown
+    beside it per claim in a section of their own."""
     from ..progress import ordered
     from . import reading
+    from .compare import side_by_side
 
     results = report["results"]
     claims_in_order = sorted({r["claim"] for r in results}, key=reading.claim_rank)
@@ -111,4 +114,5 @@ def render_html(report: dict) -> str:
         report=report, by_claim=by_claim, controls=controls, matrix=reading.matrix(results, list(by_claim)),
         operating=operating_rows(results), profile_info=report.get("profile_info") or reading.profile_summary(report["profile"]),
         phases=ordered(report.get("phases") or {}), summary=report["summary"],  # verdict.json sorts its keys
+        side=side_by_side(report, compare) if compare else None,
     )

@@ -33,7 +33,8 @@ PAPER_ORDER = (
     "dedup-count",
     "celeba-facts",
 )
-PROTOCOLS = ("random", "identity", "eyeglasses", "male")
+# footwear: the attribute protocol of the Fashion-MNIST profiles (its runs end not applicable elsewhere)
+PROTOCOLS = ("random", "identity", "eyeglasses", "male", "footwear")
 OTHER = "other"  # the matrix column of runs that are not about one split protocol (dedup, facts, parameters)
 
 # statuses that are no verdict on purpose: counted apart from verdicts
