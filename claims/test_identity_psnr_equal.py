@@ -10,24 +10,34 @@ equivalent; REFUTED when their 90% t CI lies wholly outside the margin; else INC
 
 Replicates were added 2026-12-01 (commits 5fae830 and e63a308): replicate 0 alone was equivalent (per-image Welch
 TOST p 0.006) while replicates 1 and 2 were not (p 0.43, 0.053). Until 2026-12-02 each replicate's
-per-image Welch TOST decided and all had to agree; those tests are still reported, not decided on."""
+per-image Welch TOST decided and all had to agree; those tests are still reported, not decided on.
+
+Known-answer control ``identity-control-memorising``: empirical optimal denoisers (Zoo.memorising) of
+the identity split and of the random split at the same N. At low noise such a denoiser returns the
+training image nearest to its input, so its test PSNR is that of a held-out image's nearest training
+image, nearer where the held-out image's identity is among the training images (random split) than
+where it is not (identity split): the control's PSNR is not equal. Its replicates differ in sampling
+seeds only, which PSNR does not use."""
 
 import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import replicated_with_random_reference
+from studies.claims.core import memorising_control, parse_case, replicated_with_random_reference
 from studies.stats import tost
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("identity-psnr-equal", source="T25 §5.3",
                    statement="Identity-disjoint PSNR is indistinguishable from identity-overlapping PSNR.")
-@pytest.mark.parametrize("protocol", ["identity"])
+@pytest.mark.parametrize("protocol", ["identity", memorising_control("identity")])
 def test_identity_psnr_equal(claim, profile, evaluation, protocol):
-    pairs = replicated_with_random_reference(profile, evaluation, "identity")
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
+    pairs = replicated_with_random_reference(profile, evaluation, "identity", control)
     ev = pairs[0][0]
-    claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs))
+    claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs), control=control)
     margin = claim.threshold("margin_db")
     results = []
     for e, ref in pairs:

@@ -3,7 +3,7 @@ group's training images, at no training cost, addressed by those images."""
 
 import torch
 
-from studies.claims.core import CONTROLS, GAUSSIAN_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL, parse_case
+from studies.claims.core import CONTROLS, GAUSSIAN_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL, memorising_control, parse_case
 from studies.sample import EmpiricalDenoiser
 from studies.zoo import Zoo
 
@@ -27,4 +27,7 @@ def test_control_cases_parse():
     assert parse_case(HELDOUT_CONTROL) == ("random", "held-out")
     assert parse_case("identity") == ("identity", None)
     assert parse_case(GAUSSIAN_CONTROL) == ("gaussian", "gaussian")
-    assert set(CONTROLS) == {MEMORISING_CONTROL, HELDOUT_CONTROL, GAUSSIAN_CONTROL}
+    assert memorising_control("random") == MEMORISING_CONTROL
+    for p in ("identity", "eyeglasses", "male", "footwear"):  # the splits the comparative claims run the control on
+        assert parse_case(memorising_control(p)) == (p, "memorising")
+    assert set(CONTROLS) == {MEMORISING_CONTROL, HELDOUT_CONTROL, GAUSSIAN_CONTROL} | {memorising_control(p) for p in ("identity", "eyeglasses", "male", "footwear")}

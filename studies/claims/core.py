@@ -37,6 +37,15 @@ GAUSSIAN_GRID = (10, 300, 1000, 4000)
 CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("random", "held-out"), GAUSSIAN_CONTROL: ("gaussian", "gaussian")}
 
 
+def memorising_control(protocol: str) -> str:
+    """The case id of the memorising control on ``protocol``'s split (``random-control-memorising``
+    for the random split): the claims that compare splits (attributes, identities) run it on theirs."""
+    return f"{protocol}-control-memorising"
+
+
+CONTROLS.update({memorising_control(p): (p, "memorising") for p in PROTOCOLS if p != "random"})
+
+
 def absent_protocol_reason(profile, protocol: str) -> str | None:
     """Why ``protocol``'s claims do not apply to ``profile`` (None when the profile has it)."""
     if any(p.name == protocol for p in profile.protocols):
@@ -59,14 +68,17 @@ def with_random_reference(profile, evaluation, protocol: str):
     return ev, evaluation("random", ev.n)
 
 
-def replicated_with_random_reference(profile, evaluation, protocol: str) -> list:
+def replicated_with_random_reference(profile, evaluation, protocol: str, control: str | None = None) -> list:
     """``with_random_reference`` for each of ``profile.replicates`` training-seed replicates: a list
-    of (pair of ``protocol``, random pair) at the protocol's largest N, replicate 0 first."""
+    of (pair of ``protocol``, random pair) at the protocol's largest N, replicate 0 first; with
+    ``control="memorising"`` both pairs are memorising controls (their replicates differ in sampling
+    seeds only: the training sets are the split's)."""
     n = profile.protocol(protocol).n_grid[-1]
+    kw = {"control": control} if control else {}
     out = []
     for r in range(profile.replicates):
-        ev = evaluation(protocol, n, replicate=r)
-        out.append((ev, evaluation("random", ev.n, replicate=r)))
+        ev = evaluation(protocol, n, replicate=r, **kw)
+        out.append((ev, evaluation("random", ev.n, replicate=r, **kw)))
     return out
 
 
