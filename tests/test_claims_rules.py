@@ -150,6 +150,18 @@ def test_every_rule_keeps_alpha(design):
     assert SMOKE_DESIGNS[design]() == oc  # seeded
 
 
+def test_one_pair_designs_are_never_supported():
+    """The pair-level rules say INCONCLUSIVE on one pair; their simulators say so without dividing by a
+    spread one pair does not have (a memorising control or an unreplicated cell is one pair)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for oc in (operating.pair_t(1, 0.05, 0.1), operating.pair_tost(1, 0.1, 0.25), operating.originality_vs_heldout(1, 0.05, 0.01, 0.1, 0.02)):
+            assert oc.false_positive_rate == 0.0 and oc.power == 0.0
+    assert rules.pair_equivalence([-0.166], margin=0.25).verdict == INCONCLUSIVE
+
+
 def test_power_rises_with_the_effect():
     assert operating.pair_t(3, 0.05, 0.2).power > operating.pair_t(3, 0.05, 0.05).power
 

@@ -68,17 +68,14 @@ def with_random_reference(profile, evaluation, protocol: str):
     return ev, evaluation("random", ev.n)
 
 
-def replicated_with_random_reference(profile, evaluation, protocol: str, control: str | None = None) -> list:
+def replicated_with_random_reference(profile, evaluation, protocol: str) -> list:
     """``with_random_reference`` for each of ``profile.replicates`` training-seed replicates: a list
-    of (pair of ``protocol``, random pair) at the protocol's largest N, replicate 0 first; with
-    ``control="memorising"`` both pairs are memorising controls (their replicates differ in sampling
-    seeds only: the training sets are the split's)."""
+    of (pair of ``protocol``, random pair) at the protocol's largest N, replicate 0 first."""
     n = profile.protocol(protocol).n_grid[-1]
-    kw = {"control": control} if control else {}
     out = []
     for r in range(profile.replicates):
-        ev = evaluation(protocol, n, replicate=r, **kw)
-        out.append((ev, evaluation("random", ev.n, replicate=r, **kw)))
+        ev = evaluation(protocol, n, replicate=r)
+        out.append((ev, evaluation("random", ev.n, replicate=r)))
     return out
 
 

@@ -56,10 +56,13 @@ def pair_t(pairs: int, spread: float, effect: float, *, alpha: float = rules.ALP
     ``spread``; null mean 0, power at mean ``effect``."""
     rng = _rng(seed)
     sd = max(float(spread), 1e-12)
-    null = rng.normal(0.0, sd, size=(sims, pairs))
-    alt = rng.normal(effect, sd, size=(sims, pairs))
-    fpr = float(np.mean(rules.one_sample_t_p(null, alternative="greater") < alpha))
-    power = float(np.mean(rules.one_sample_t_p(alt, alternative="greater") < alpha))
+    if pairs < 2:  # rules.pair_difference never decides on one pair (no between-pair spread)
+        fpr = power = 0.0
+    else:
+        null = rng.normal(0.0, sd, size=(sims, pairs))
+        alt = rng.normal(effect, sd, size=(sims, pairs))
+        fpr = float(np.mean(rules.one_sample_t_p(null, alternative="greater") < alpha))
+        power = float(np.mean(rules.one_sample_t_p(alt, alternative="greater") < alpha))
     return Operating(rules.PAIR_T, alpha, fpr, power, sims, float(spread), f"mean pair-level difference {effect:+.3g}", "mean pair-level difference 0")
 
 
@@ -100,8 +103,11 @@ def pair_tost(pairs: int, spread: float, margin: float, *, alpha: float = rules.
     def equivalent(d):
         return np.maximum(rules.one_sample_t_p(d + margin, alternative="greater"), rules.one_sample_t_p(d - margin, alternative="less")) < alpha
 
-    fpr = float(np.mean(equivalent(rng.normal(margin, sd, size=(sims, pairs)))))
-    power = float(np.mean(equivalent(rng.normal(0.0, sd, size=(sims, pairs)))))
+    if pairs < 2:  # rules.pair_equivalence never decides on one pair
+        fpr = power = 0.0
+    else:
+        fpr = float(np.mean(equivalent(rng.normal(margin, sd, size=(sims, pairs)))))
+        power = float(np.mean(equivalent(rng.normal(0.0, sd, size=(sims, pairs)))))
     return Operating(rules.PAIR_TOST, alpha, fpr, power, sims, float(spread), "pair-level difference 0", f"pair-level difference at the margin {margin}")
 
 
