@@ -35,7 +35,7 @@ def test_attribute_respected(claim, profile, zoo, evaluation, protocol):
     dataset = zoo.dataset(profile, protocol)  # this protocol's images (without dedup where it opts out)
     attribute = grid.split.attribute
     ev = evaluation(protocol, grid.n_grid[-1], **({"control": control} if control else {}))
-    claim.param(protocol=protocol, attribute=attribute, n=ev.n, control=control)
+    claim.param(protocol=protocol, attribute=attribute, n=ev.n)
     _, values = read_metadata(dataset.meta_dir).select(dataset.names)
     labels = values[:, _column(dataset.meta_dir, attribute)]
     clf = fit_attribute_classifier(dataset.images.numpy(), labels, name=attribute, seed=0)

@@ -47,7 +47,7 @@ def test_identity_psnr_equal(claim, profile, evaluation, protocol):
     else:
         pairs = replicated_with_random_reference(profile, evaluation, "identity")
     ev = pairs[0][0]
-    claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs), control=control)
+    claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs))
     margin = claim.threshold("margin_db")
     results = []
     for e, ref in pairs:

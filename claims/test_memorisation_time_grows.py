@@ -62,7 +62,6 @@ def test_memorisation_time_grows(claim, profile, request, space):
     _, control = parse_case(space)
     if control:  # ends the test before the snapshotted models (minutes of training) are requested
         claim.control(control)
-        claim.param(control=control)
         claim.not_applicable(NO_TRAINING_TIME[control])
     cfg, curves = request.getfixturevalue("memtime_curves")
     steps = [r["step"] for r in curves[0][1]["rows"]]

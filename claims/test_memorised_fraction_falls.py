@@ -68,7 +68,7 @@ def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol)
         largest = cell_evaluations(profile, evaluation, protocol, grid[-1], control)
     else:
         largest = [evals[-1]] + [evaluation(protocol, grid[-1], replicate=r) for r in range(1, profile.replicates)]
-    claim.param(protocol=protocol, control=control, n_grid=[ev.n for ev in evals], replicates_at_largest_n=len(largest),
+    claim.param(protocol=protocol, n_grid=[ev.n for ev in evals], replicates_at_largest_n=len(largest),
                 samples_per_pair=2 * len(evals[0].ab), bootstrap="percentile, 1000 resamples, 95%, seed 0")
     memorising, generalising = claim.threshold("fmem_memorising"), claim.threshold("fmem_generalising")
 
