@@ -12,24 +12,39 @@ the random pair's median convergence minus the attribute pair's. Rule ``rules.pa
 when more. Replicates were added 2026-12-01 (commits 5fae830 and e63a308): on the background-rich smoke data the
 eyeglasses comparison was REFUTED with training seeds 0/1 (0.543 vs 0.415, p 0.002) and equal with
 seeds 2/3 and 4/5 (scripts/seed_check.py --attributes). Until 2026-12-02 each replicate was judged by
-a per-seed Mann-Whitney test and all had to agree; those tests are still reported, not decided on."""
+a per-seed Mann-Whitney test and all had to agree; those tests are still reported, not decided on.
+
+The memorising control on an attribute split (``<attribute>-control-memorising``) ends not applicable,
+saying why (``NO_CONVERGENCE``)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from studies.claims import operating, rules
-from studies.claims.core import ATTRIBUTE_PROTOCOLS, distribution_figure, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import ATTRIBUTE_PROTOCOLS, distribution_figure, memorising_control, parse_case, replicated_with_random_reference, same_noise_grid_figure
 
 # the pair-level convergence difference the power is measured at: same-noise-convergence's excess_min
 EFFECT = 0.1
+
+# the memorising control on this split: not applicable, and why (no known answer to check)
+NO_CONVERGENCE = ("two memorising denoisers (Zoo.memorising) on disjoint training sets do not converge on either split "
+                  "(SPEC section 10; same-noise-convergence [random-control-memorising]): {what}, so this comparison of "
+                  "convergence between splits has no known answer to check; the control's known answers are checked by "
+                  "same-noise-convergence, memorization-small-n and originality")
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("attribute-weakens-convergence", source="T25 §5.2, §6.1",
                    statement="Convergence is weaker on attribute splits than on random splits at equal N.")
-@pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS)
+@pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS + tuple(memorising_control(p) for p in ATTRIBUTE_PROTOCOLS))
 def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
+        claim.not_applicable(NO_CONVERGENCE.format(what="convergence is absent on the attribute split and on the random "
+                                                         "one alike, and what is left (the residual same-noise correlation "
+                                                         "of two copies) is not what the claim compares"))
     pairs = replicated_with_random_reference(profile, evaluation, protocol)
     ev, ref = pairs[0]
     claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs))

@@ -12,18 +12,27 @@ INCONCLUSIVE otherwise (T25 showed one example seed and no count).
 Why replicates: on one pair of 32 seeds the smoke verdict flipped with the training seed (SUPPORTED
 at seeds 0/1, reversed at 2/3 and 4/5: scripts/seed_check.py, 2026-12-01), so one pair cannot carry
 it. Until 2026-12-02 the seeds of all replicates were pooled into one Fisher exact test, which
-treats 3 x 64 seeds as independent; the pooled test is still reported, not decided on."""
+treats 3 x 64 seeds as independent; the pooled test is still reported, not decided on.
+
+The memorising control on the identity split (``identity-control-memorising``) ends not applicable,
+saying why (``NO_CONVERGENCE``)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from studies.claims import operating, rules
-from studies.claims.core import distribution_figure, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import distribution_figure, memorising_control, parse_case, replicated_with_random_reference, same_noise_grid_figure
 
 # the pair-level difference in diverging share the power is measured at: 0.2, a fifth more seeds
 # of the identity pair diverge (T25's one example gives no count)
 EFFECT = 0.2
+
+# the memorising control on this split: not applicable, and why (no known answer to check)
+NO_CONVERGENCE = ("two memorising denoisers (Zoo.memorising) on disjoint training sets do not converge on either split "
+                  "(SPEC section 10; same-noise-convergence [random-control-memorising]): {what}, so this comparison of "
+                  "convergence between splits has no known answer to check; the control's known answers are checked by "
+                  "same-noise-convergence, memorization-small-n and originality")
 
 
 def _diverging(ev) -> np.ndarray:
@@ -33,8 +42,14 @@ def _diverging(ev) -> np.ndarray:
 @pytest.mark.zoo
 @pytest.mark.claim("identity-less-stable", source="T25 §5.3",
                    statement="Identity-disjoint convergence diverges for more seeds than identity-overlapping convergence.")
-@pytest.mark.parametrize("protocol", ["identity"])
+@pytest.mark.parametrize("protocol", ["identity", memorising_control("identity")])
 def test_identity_less_stable(claim, profile, evaluation, protocol):
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
+        claim.not_applicable(NO_CONVERGENCE.format(what="a seed diverges on both splits whenever chance does not make "
+                                                         "its two copies alike, so both shares of diverging seeds measure "
+                                                         "chance, not stability"))
     pairs = replicated_with_random_reference(profile, evaluation, "identity")
     ev, ref = pairs[0]
     claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs))

@@ -10,22 +10,42 @@ equivalent; REFUTED when their 90% t CI lies wholly outside the margin; else INC
 
 Replicates were added 2026-12-01 (commits 5fae830 and e63a308): replicate 0 alone was equivalent (per-image Welch
 TOST p 0.006) while replicates 1 and 2 were not (p 0.43, 0.053). Until 2026-12-02 each replicate's
-per-image Welch TOST decided and all had to agree; those tests are still reported, not decided on."""
+per-image Welch TOST decided and all had to agree; those tests are still reported, not decided on.
+
+Known-answer control ``identity-control-memorising``: empirical optimal denoisers (Zoo.memorising) of
+the identity split and of the random split at the same N. At low noise such a denoiser returns the
+training image nearest to its input, so its test PSNR is that of a held-out image's nearest training
+image, nearer where the held-out image's identity is among the training images (random split) than
+where it is not (identity split): the control's PSNR is not equal. Its replicates differ in sampling
+seeds only, which PSNR does not use: the control is one pair (a pair-level test on three copies of one
+difference would have no spread and say p = 0). With one pair the pair-level rule can only say
+INCONCLUSIVE; the per-image Welch TOST beside it says how far the control is from equal."""
 
 import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import replicated_with_random_reference
+from studies.claims.core import memorising_control, parse_case, replicated_with_random_reference
 from studies.stats import tost
 
 
 @pytest.mark.zoo
 @pytest.mark.claim("identity-psnr-equal", source="T25 §5.3",
                    statement="Identity-disjoint PSNR is indistinguishable from identity-overlapping PSNR.")
-@pytest.mark.parametrize("protocol", ["identity"])
+@pytest.mark.parametrize("protocol", ["identity", memorising_control("identity")])
 def test_identity_psnr_equal(claim, profile, evaluation, protocol):
-    pairs = replicated_with_random_reference(profile, evaluation, "identity")
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
+    if control:
+        # one pair: the control's replicates share the split's training sets and held-out images and differ in
+        # sampling seeds only, which test PSNR does not use, so they would be three copies of one difference
+        # (a t test on copies has no spread and says p = 0)
+        n = profile.protocol("identity").n_grid[-1]
+        pairs = [(evaluation("identity", n, control=control), evaluation("random", n, control=control))]
+        claim.note("memorising control: one pair (its replicates differ in sampling seeds only, which test PSNR does not use)")
+    else:
+        pairs = replicated_with_random_reference(profile, evaluation, "identity")
     ev = pairs[0][0]
     claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs))
     margin = claim.threshold("margin_db")

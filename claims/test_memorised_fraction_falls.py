@@ -11,12 +11,19 @@ at the largest N every training-seed replicate of the profile. Decision:
 Also recorded: the per-model table of the field's measures (every model of the protocol's grid and
 replicates): nearest-training correlation, F_mem in raw and per-image standardised space, the pair's
 reproducibility score (Zhang et al.), the LPIPS distance to the correlation-nearest training image,
-each with its CI, and a flag where the measures disagree about whether the model memorises."""
+each with its CI, and a flag where the measures disagree about whether the model memorises.
+
+Known-answer controls (the same code, studies/field.py): ``random-control-memorising``, the empirical
+optimal denoiser of each group's training set on the random grid, whose samples are training images
+(F_mem ~1 at every N: REFUTED, memorisation persists), and ``gaussian-control``, closed-form
+denoisers fitted on N Gaussian images (studies/gaussian.py), whose samples copy nothing (F_mem ~0 at
+every N: REFUTED, no memorisation at the smallest size). Their models' rows in the per-model table
+are named ``control <kind>: ...``."""
 
 import numpy as np
 import pytest
 
-from studies.claims.core import PROTOCOLS
+from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case
 from studies.claims.rules import (
     GENERALISES,
     MEMORISES,
@@ -49,11 +56,18 @@ def _fmt_med(m) -> str:
 @pytest.mark.zoo
 @pytest.mark.claim("memorised-fraction-falls", source="Gu et al. 2023; Bonnaire et al. 2025",
                    statement="The memorised fraction F_mem falls from ~1 at small N to ~0 at large N.")
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol):
-    grid = profile.protocol(protocol).n_grid
-    evals = [evaluation(protocol, n) for n in grid]
-    largest = [evals[-1]] + [evaluation(protocol, grid[-1], replicate=r) for r in range(1, profile.replicates)]
+    protocol, control = parse_case(protocol)
+    if control:
+        claim.control(control)
+    kw = {"control": control} if control else {}
+    grid = case_grid(profile, protocol)
+    evals = [evaluation(protocol, n, **kw) for n in grid]
+    if control:  # every replicate the control has at the largest N (studies.claims.core.replicate_range)
+        largest = cell_evaluations(profile, evaluation, protocol, grid[-1], control)
+    else:
+        largest = [evals[-1]] + [evaluation(protocol, grid[-1], replicate=r) for r in range(1, profile.replicates)]
     claim.param(protocol=protocol, n_grid=[ev.n for ev in evals], replicates_at_largest_n=len(largest),
                 samples_per_pair=2 * len(evals[0].ab), bootstrap="percentile, 1000 resamples, 95%, seed 0")
     memorising, generalising = claim.threshold("fmem_memorising"), claim.threshold("fmem_generalising")
@@ -79,13 +93,13 @@ def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol)
                  f"summaries where it can reach alpha 0.05, else no rise between neighbouring sizes)")
 
     # the per-model table: every model of this protocol's grid and its largest-N replicates
-    table, disagreements = _model_table(claim, trained, protocol, grid, evals, largest)
+    table, disagreements = _model_table(claim, trained, protocol, grid, evals, largest, control)
     claim.table("field measures per model", table[0], table[1])
     if disagreements:
         claim.note("measures disagree about memorisation for " + "; ".join(disagreements))
 
-    std = [pair_fmem(ev.samples_a, trained(protocol, "A", n).train_images, ev.samples_b,
-                     trained(protocol, "B", n).train_images, space=STANDARDISED) for n, ev in zip(grid, evals)]
+    std = [pair_fmem(ev.samples_a, trained(protocol, "A", n, 0, control).train_images, ev.samples_b,
+                     trained(protocol, "B", n, 0, control).train_images, space=STANDARDISED) for n, ev in zip(grid, evals)]
     for ev, est in zip(evals, std):
         claim.measure(f"F_mem at N={ev.n}, per-image standardised images (reported, not decided on)", est.value, ci=est.ci)
     claim.figure("F_mem vs N", _fmem_figure([ev.n for ev in evals], fm, std, protocol, memorising, generalising),
@@ -95,7 +109,7 @@ def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol)
     claim.conclude(decision.verdict, decision.reason)
 
 
-def _model_table(claim, trained, protocol, grid, evals, largest):
+def _model_table(claim, trained, protocol, grid, evals, largest, control=None):
     copy_corr = claim.threshold("copy_corr")
     majority = claim.threshold("fmem_majority")
     repro_corr = claim.threshold("reproducible_corr")
@@ -110,7 +124,7 @@ def _model_table(claim, trained, protocol, grid, evals, largest):
     pairs = [(0, n, ev) for n, ev in zip(grid, evals)] + [(r, grid[-1], ev) for r, ev in enumerate(largest) if r > 0]
     for r, n, ev in pairs:
         for g in ("A", "B"):
-            model = trained(protocol, g, n, r)
+            model = trained(protocol, g, n, r, control)
             samples = ev.samples_a if g == "A" else ev.samples_b
             nn = ev.nn_a if g == "A" else ev.nn_b
             ref = ev.ref_a if g == "A" else ev.ref_b
@@ -123,7 +137,8 @@ def _model_table(claim, trained, protocol, grid, evals, largest):
                 "reproducibility": memorisation_call(m.reproducibility.ci, level=repro_majority, high_means_memorising=False, one_sided=True),
             }
             flag = measures_disagree(calls)
-            name = f"{protocol}/{g}/N{ev.n}" + (f"/replicate {r}" if r else "")
+            # a control's rows say so: its models are an empirical or closed-form denoiser, not a trained network
+            name = (f"control {control}: " if control else "") + f"{protocol}/{g}/N{ev.n}" + (f"/replicate {r}" if r else "")
             if flag:
                 says = lambda c: ", ".join(k for k, v in calls.items() if v == c)  # noqa: E731
                 disagreements.append(f"{name} (memorises: {says(MEMORISES)}; does not: {says(GENERALISES)})")

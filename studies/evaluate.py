@@ -186,6 +186,47 @@ def heldout_reference(model: Any, count: int, *, seed: int = 0) -> np.ndarray:
     return np.asarray(top.scores[:, 0], dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class HeldoutPair:
+    """The negative control of the claims about a pair's samples: held-out images of model A and of
+    model B (never trained on by that model) in the place of their samples of one seed each, measured
+    like a ``PairEvaluation``: ``ab`` the correlation of the two images of a "seed", ``null`` of other
+    seeds' images, ``nn_a``/``nn_b`` against each model's own training set, ``ref_a``/``ref_b`` the
+    pair's held-out reference (the very images of ``heldout_reference``)."""
+
+    protocol: str
+    n: int
+    samples_a: np.ndarray
+    samples_b: np.ndarray
+    ab: np.ndarray
+    null: np.ndarray
+    nn_a: np.ndarray
+    nn_b: np.ndarray
+    ref_a: np.ndarray
+    ref_b: np.ndarray
+
+
+def heldout_pair(model_a: Any, model_b: Any, count: int, *, draw: int = 0) -> HeldoutPair:
+    """``count`` held-out images per model in the samples' place, disjoint from the ``count`` images
+    of the pair's held-out reference: draw d takes the images (d + 1) * count .. (d + 2) * count of
+    the reference's seeded order (so draws are disjoint from each other too)."""
+    if count < 2 or draw < 0:
+        raise InputError(f"heldout_pair: need count >= 2 and draw >= 0, got count={count}, draw={draw}")
+    out = {}
+    for g, model in (("a", model_a), ("b", model_b)):
+        held = heldout_images(model, (draw + 2) * count)  # the seeded order: its first ``count`` are the reference
+        if held.shape[0] < (draw + 2) * count:
+            raise InputError(f"heldout_pair: model {model.key} has {held.shape[0]} held-out images, draw {draw} of {count} needs {(draw + 2) * count}")
+        images = held[(draw + 1) * count:(draw + 2) * count]
+        out[f"samples_{g}"] = images
+        out[f"nn_{g}"] = np.asarray(topk(images, model.train_images, k=1, metric="correlation").scores[:, 0], dtype=np.float64)
+        out[f"ref_{g}"] = heldout_reference(model, count)
+    sa, sb = out["samples_a"], out["samples_b"]
+    return HeldoutPair(protocol=model_a.protocol, n=int(model_a.n), samples_a=sa.numpy(), samples_b=sb.numpy(),
+                       ab=np.asarray(ab_similarity(sa, sb), dtype=np.float64), null=np.asarray(cross_seed_similarity(sa, sb), dtype=np.float64),
+                       nn_a=out["nn_a"], nn_b=out["nn_b"], ref_a=out["ref_a"], ref_b=out["ref_b"])
+
+
 def _compute(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> PairEvaluation:
     cfg = profile.sample
     seeds = list(range(cfg.seed0, cfg.seed0 + cfg.n_seeds))

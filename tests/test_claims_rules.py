@@ -95,6 +95,41 @@ def test_contrast_needs_a_difference_from_the_control():
     assert rules.contrast(rng.normal(0.0, 0.1, 64), control, what="x").verdict == REFUTED
 
 
+def test_originality_vs_heldout_needs_the_contrast():
+    up, near = [0.05, 0.08, 0.06], [0.9, 0.91, 0.92]
+    # A/B closer and samples as near their training images as held-out images: SUPPORTED
+    d = rules.originality_vs_heldout(up, near, [0.001, -0.002, 0.0], copy=0.95, margin=0.02)
+    assert d.verdict == SUPPORTED and d.rule == rules.ORIGINALITY_HELDOUT and d.details["originality"] == "SUPPORTED"
+    # the same A/B part, samples not shown to be as far as new images: the samples' statistic alone does not support
+    d = rules.originality_vs_heldout(up, near, [0.0, 0.03, 0.01], copy=0.95, margin=0.02)
+    assert d.verdict == INCONCLUSIVE and "held-out" in d.reason
+    # nearer their training images than held-out images by more than the margin: REFUTED whatever A/B says
+    d = rules.originality_vs_heldout(up, near, [0.05, 0.06, 0.055], copy=0.95, margin=0.02)
+    assert d.verdict == REFUTED and "nearer their training images than held-out images" in d.reason
+    # copies and the opposite A/B order stay REFUTED
+    assert "copies" in rules.originality_vs_heldout([0.0, 0.001, 0.002], [0.98, 0.985, 0.99], [0.07, 0.07, 0.07], copy=0.95, margin=0.02).reason
+    assert rules.originality_vs_heldout([-0.4, -0.45, -0.42], near, [0.0, 0.001, -0.001], copy=0.95, margin=0.02).verdict == REFUTED
+    # one pair: no between-pair CI of the excess, never SUPPORTED
+    assert rules.originality_vs_heldout([0.05], [0.9], [0.0], copy=0.95, margin=0.02).verdict == INCONCLUSIVE
+
+
+def test_originality_vs_heldout_refuses_bad_input():
+    with pytest.raises(ValueError, match="one diff, nearest and excess per pair"):
+        rules.originality_vs_heldout([0.1, 0.2], [0.9, 0.9], [0.0], copy=0.95, margin=0.02)
+    with pytest.raises(ValueError, match="finite"):
+        rules.originality_vs_heldout([0.1, 0.2], [0.9, 0.9], [0.0, float("nan")], copy=0.95, margin=0.02)
+
+
+def test_originality_vs_heldout_operating_characteristics():
+    """Measured on the smoke design (3 pairs): its false-positive rate stays within alpha (the null's
+    harder boundary), its power falls when the excess is as spread as the margin is wide, and one pair
+    is never SUPPORTED."""
+    oc = operating.originality_vs_heldout(3, 0.05, 0.005, 0.1, 0.02)
+    assert oc.within_alpha(), oc
+    assert oc.power > operating.originality_vs_heldout(3, 0.05, 0.02, 0.1, 0.02).power
+    assert operating.originality_vs_heldout(1, 0.05, 0.005, 0.1, 0.02).power == 0.0
+
+
 SMOKE_DESIGNS = [
     lambda: operating.pair_t(3, 0.05, 0.1),
     lambda: operating.pair_tost(3, 0.1, 0.25),
@@ -103,6 +138,7 @@ SMOKE_DESIGNS = [
     lambda: operating.trend_and_level([10, 4000], [1, 3], 0.05, direction="increasing", level=0.1, effect=0.2),
     lambda: operating.ci_threshold(128, 0.02, 0.95, 0.025),
     lambda: operating.contrast(64, 64, 0.1, 0.1, 0.1),
+    lambda: operating.originality_vs_heldout(3, 0.05, 0.01, 0.1, 0.02),
 ]
 
 
@@ -112,6 +148,18 @@ def test_every_rule_keeps_alpha(design):
     assert oc.within_alpha(), oc
     assert 0.0 <= oc.power <= 1.0 and oc.simulations == operating.SIMULATIONS
     assert SMOKE_DESIGNS[design]() == oc  # seeded
+
+
+def test_one_pair_designs_are_never_supported():
+    """The pair-level rules say INCONCLUSIVE on one pair; their simulators say so without dividing by a
+    spread one pair does not have (a memorising control or an unreplicated cell is one pair)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for oc in (operating.pair_t(1, 0.05, 0.1), operating.pair_tost(1, 0.1, 0.25), operating.originality_vs_heldout(1, 0.05, 0.01, 0.1, 0.02)):
+            assert oc.false_positive_rate == 0.0 and oc.power == 0.0
+    assert rules.pair_equivalence([-0.166], margin=0.25).verdict == INCONCLUSIVE
 
 
 def test_power_rises_with_the_effect():

@@ -45,6 +45,15 @@ CONTROLS = {MEMORISING_CONTROL: ("random", "memorising"), HELDOUT_CONTROL: ("ran
             GAUSSIAN_UNET_CONTROL: ("gaussian-unet", "gaussian-unet")}
 
 
+def memorising_control(protocol: str) -> str:
+    """The case id of the memorising control on ``protocol``'s split (``random-control-memorising``
+    for the random split): the claims that compare splits (attributes, identities) run it on theirs."""
+    return f"{protocol}-control-memorising"
+
+
+CONTROLS.update({memorising_control(p): (p, "memorising") for p in PROTOCOLS if p != "random"})
+
+
 def absent_protocol_reason(profile, protocol: str) -> str | None:
     """Why ``protocol``'s claims do not apply to ``profile`` (None when the profile has it)."""
     if any(p.name == protocol for p in profile.protocols):

@@ -62,11 +62,43 @@ def pair_t(pairs: int, spread: float, effect: float, *, alpha: float = rules.ALP
                          "mean pair-level difference 0")
     rng = _rng(seed)
     sd = max(float(spread), 1e-12)
-    null = rng.normal(0.0, sd, size=(sims, pairs))
-    alt = rng.normal(effect, sd, size=(sims, pairs))
-    fpr = float(np.mean(rules.one_sample_t_p(null, alternative="greater") < alpha))
-    power = float(np.mean(rules.one_sample_t_p(alt, alternative="greater") < alpha))
+    if pairs < 2:  # rules.pair_difference never decides on one pair (no between-pair spread)
+        fpr = power = 0.0
+    else:
+        null = rng.normal(0.0, sd, size=(sims, pairs))
+        alt = rng.normal(effect, sd, size=(sims, pairs))
+        fpr = float(np.mean(rules.one_sample_t_p(null, alternative="greater") < alpha))
+        power = float(np.mean(rules.one_sample_t_p(alt, alternative="greater") < alpha))
     return Operating(rules.PAIR_T, alpha, fpr, power, sims, float(spread), f"mean pair-level difference {effect:+.3g}", "mean pair-level difference 0")
+
+
+def originality_vs_heldout(pairs: int, spread_diff: float, spread_excess: float, effect: float, margin: float, *,
+                           alpha: float = rules.ALPHA, sims: int = SIMULATIONS, seed: int = 0) -> Operating:
+    """``rules.originality_vs_heldout``: ``pairs`` pair-level (A/B minus nearest, excess over held-out)
+    summaries with sds ``spread_diff`` and ``spread_excess``, drawn independently. SUPPORTED needs the
+    one-sided t test of the difference at alpha and the excess's (1 - 2 alpha) t CI below ``margin``.
+    The false-positive rate is the larger of the two boundaries of the null (intersection-union): A/B
+    part at 0 with the excess far inside the margin, and excess at the margin with a large A/B
+    difference; power at difference ``effect`` and excess 0 (samples as far from training as new images)."""
+    rng = _rng(seed)
+    sd, se = max(float(spread_diff), 1e-12), max(float(spread_excess), 1e-12)
+    t2 = st.t.ppf(1 - alpha, max(pairs - 1, 1))
+
+    def supported(mean_diff, mean_excess):
+        d = rng.normal(mean_diff, sd, size=(sims, pairs))
+        e = rng.normal(mean_excess, se, size=(sims, pairs))
+        hi = e.mean(axis=1) + t2 * e.std(axis=1, ddof=1) / math.sqrt(pairs)
+        return (rules.one_sample_t_p(d, alternative="greater") < alpha) & (hi < margin)
+
+    if pairs < 2:
+        fpr = power = 0.0  # one pair is never SUPPORTED
+    else:
+        fpr = float(max(np.mean(supported(0.0, margin - 10 * se)), np.mean(supported(10 * sd, margin))))
+        power = float(np.mean(supported(effect, 0.0)))
+    return Operating(rules.ORIGINALITY_HELDOUT, alpha, fpr, power, sims, float(spread_diff),
+                     f"mean pair-level difference {effect:+.3g} and samples as near their training images as held-out images (excess 0, "
+                     f"sd {spread_excess:.3g}, margin {margin})",
+                     "the harder of: A/B part at 0 (excess far inside the margin), or excess at the margin (A/B part far beyond 0)")
 
 
 def pair_tost(pairs: int, spread: float, margin: float, *, alpha: float = rules.ALPHA, sims: int = SIMULATIONS, seed: int = 0) -> Operating:
@@ -77,8 +109,11 @@ def pair_tost(pairs: int, spread: float, margin: float, *, alpha: float = rules.
     def equivalent(d):
         return np.maximum(rules.one_sample_t_p(d + margin, alternative="greater"), rules.one_sample_t_p(d - margin, alternative="less")) < alpha
 
-    fpr = float(np.mean(equivalent(rng.normal(margin, sd, size=(sims, pairs)))))
-    power = float(np.mean(equivalent(rng.normal(0.0, sd, size=(sims, pairs)))))
+    if pairs < 2:  # rules.pair_equivalence never decides on one pair
+        fpr = power = 0.0
+    else:
+        fpr = float(np.mean(equivalent(rng.normal(margin, sd, size=(sims, pairs)))))
+        power = float(np.mean(equivalent(rng.normal(0.0, sd, size=(sims, pairs)))))
     return Operating(rules.PAIR_TOST, alpha, fpr, power, sims, float(spread), "pair-level difference 0", f"pair-level difference at the margin {margin}")
 
 

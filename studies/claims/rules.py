@@ -41,6 +41,7 @@ PAIR_TOST = "pair-level-tost"
 TREND_LEVEL = "pair-level-trend-and-level"
 ORIGINALITY = "pair-level-originality"
 CONTRAST = "contrast-vs-control"
+ORIGINALITY_HELDOUT = "pair-level-originality-vs-heldout"
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,46 @@ def originality(diffs: Sequence[float], nearest: Sequence[float], *, copy: float
         return Decision(INCONCLUSIVE, f"one pair, median nearest-training correlation {m:.3f} above {copy}; copies cannot be told from one pair", ORIGINALITY)
     d = pair_difference(diffs, what="same-seed A/B samples are closer to each other than to their nearest training image", alpha=alpha)
     return Decision(d.verdict, d.reason, ORIGINALITY, d.details)
+
+
+def originality_vs_heldout(diffs: Sequence[float], nearest: Sequence[float], excess: Sequence[float], *, copy: float, margin: float,
+                           alpha: float = ALPHA) -> Decision:
+    """originality judged against held-out images (a claim about samples is supported only by their
+    contrast with images no model made, never by the samples' statistic alone). Per trained pair:
+    ``diffs`` and ``nearest`` as in ``originality``, and ``excess``, the median nearest-training
+    correlation of its samples minus that of as many held-out images against the same training sets.
+
+    "Far from their nearest training image" is then "no nearer their training images than new images
+    are", a non-inferiority statement: the pairs' (1 - 2 alpha) t CI of the mean excess below
+    ``margin`` (one-sided at alpha). SUPPORTED: that and ``originality``'s A/B part SUPPORTED
+    (intersection-union: each at alpha keeps the whole at alpha). REFUTED: as copies (``originality``),
+    or nearer their training images than held-out images by more than ``margin`` (the excess CI above
+    it), or the A/B part REFUTED. Else INCONCLUSIVE; one pair has no between-pair CI of the excess and
+    is never SUPPORTED."""
+    e = np.asarray(excess, dtype=np.float64)
+    if e.size != len(diffs) or e.size != len(nearest) or e.size == 0:
+        raise ValueError(f"originality_vs_heldout: one diff, nearest and excess per pair, got {len(diffs)}, {len(nearest)}, {e.size}")
+    if not np.isfinite(e).all():
+        raise ValueError(f"originality_vs_heldout: excess must be finite, got {e.tolist()}")
+    base = originality(diffs, nearest, copy=copy, alpha=alpha)
+    m, (lo, hi) = pair_mean_ci(e, alpha=2 * alpha)
+    each = ", ".join(f"{v:+.3f}" for v in e)
+    vs = (f"samples minus held-out images, median nearest-training correlation per pair: {each}"
+          + (f"; mean {m:+.3f}, {100 * (1 - 2 * alpha):.0f}% t CI {lo:+.3f}..{hi:+.3f} vs margin {margin}" if e.size > 1 else " (one pair: no between-pair CI)"))
+    details = {**base.details, "excess_mean": m, "excess_ci": (lo, hi), "excess_pairs": int(e.size), "originality": base.verdict.value}
+    if base.verdict == REFUTED and base.reason.startswith("samples are copies"):
+        return Decision(REFUTED, f"{base.reason}; {vs}", ORIGINALITY_HELDOUT, details)
+    if e.size >= 2 and lo > margin:
+        return Decision(REFUTED, f"samples are nearer their training images than held-out images are, by more than {margin}: {vs}; "
+                                 f"A/B part: {base.reason}", ORIGINALITY_HELDOUT, details)
+    if base.verdict == REFUTED:
+        return Decision(REFUTED, f"{base.reason}; {vs}", ORIGINALITY_HELDOUT, details)
+    if base.verdict == SUPPORTED:
+        if e.size >= 2 and hi < margin:
+            return Decision(SUPPORTED, f"{base.reason}; and no nearer their training images than held-out images are: {vs}", ORIGINALITY_HELDOUT, details)
+        return Decision(INCONCLUSIVE, f"A/B closer than nearest training ({base.reason}), but not shown to be as far from the training "
+                                      f"images as held-out images are: {vs}", ORIGINALITY_HELDOUT, details)
+    return Decision(INCONCLUSIVE, f"{base.reason}; {vs}", ORIGINALITY_HELDOUT, details)
 
 
 def contrast(samples: Sequence[float], control: Sequence[float], *, what: str, margin: float = 0.0, alpha: float = ALPHA,
