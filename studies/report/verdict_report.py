@@ -27,7 +27,32 @@ def machine_info() -> dict:
         "processor": platform.processor(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
+        # the CPU and the vector ISA torch dispatches to: trained weights are bit-identical for a seed on
+        # one machine, but another ISA rounds differently and a chaotic training run ends elsewhere, so a
+        # snapshot verdict's provenance needs them
+        "cpu_model": _cpu_model(),
+        "torch_cpu_capability": _torch_cpu_capability(),
     }
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _torch_cpu_capability() -> str | None:
+    try:
+        import torch
+
+        return str(torch.backends.cpu.get_cpu_capability())
+    except Exception:  # torch absent or too old: provenance only, never a failure
+        return None
 
 
 def git_commit(rootdir: str | os.PathLike) -> dict:
