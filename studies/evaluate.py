@@ -204,7 +204,7 @@ def _compute(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> PairEva
         "protocol": model_a.protocol,
         "n": int(model_a.n),
         "n_requested": int(getattr(model_a.split, "n_requested", model_a.n) or model_a.n),
-        "profile": profile.name,
+        "profile": profile.label,
         "models": {"A": model_a.key, "B": model_b.key},
         "model_configs": {"A": model_a.config, "B": model_b.config},
         "sample_config": to_dict(cfg),

@@ -127,7 +127,6 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
     from .evaluate import SUMMARY_FILE, evaluation_key
     from .zoo import CPU_FLOPS_PER_CORE, training_flops
 
-    replicas = profile.replicas()
     rate, source = measured_rate(zoo.root, profile.model, profile.data.resolution)
     if rate is None:
         rate, source = CPU_FLOPS_PER_CORE, "the per-core constant of studies.zoo: no model of this config trained here yet"
@@ -141,7 +140,7 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
     cached = 0
     root = cache_root() / "evaluations"
     for protocol, n, r in pairs:
-        prof = replicas[profile.replicate(r).name]
+        prof = profile.replica(r)
         try:
             a = SimpleNamespace(key=zoo.address(prof, protocol, "A", n))
             b = SimpleNamespace(key=zoo.address(prof, protocol, "B", n))
