@@ -18,8 +18,7 @@ from studies.stats import bootstrap_ci
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("attribute-respected", source="T25 §5.2",
-                   statement="A model trained on one side of an attribute split generates its own attribute.")
+@pytest.mark.claim("attribute-respected")
 @pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS)
 def test_attribute_respected(claim, profile, zoo, evaluation, protocol):
     grid = profile.protocol(protocol)

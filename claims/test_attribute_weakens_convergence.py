@@ -26,8 +26,7 @@ EFFECT = 0.1
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("attribute-weakens-convergence", source="T25 §5.2, §6.1",
-                   statement="Convergence is weaker on attribute splits than on random splits at equal N.")
+@pytest.mark.claim("attribute-weakens-convergence")
 @pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS)
 def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
     pairs = replicated_with_random_reference(profile, evaluation, protocol)

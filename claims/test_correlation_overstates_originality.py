@@ -27,8 +27,7 @@ EFFECT = 0.1
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("correlation-overstates-originality", source="T25 §5.4, §6.3",
-                   statement="Perceptual nearest neighbours are closer than correlation suggests.")
+@pytest.mark.claim("correlation-overstates-originality")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, HELDOUT_CONTROL))
 def test_correlation_overstates_originality(claim, protocol, profile, trained, evaluation):
     k = int(claim.threshold("k"))

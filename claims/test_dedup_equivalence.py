@@ -43,11 +43,7 @@ def _search(method: str, block: int, channels: int):
     return seen["n"], seen["fail"]
 
 
-@pytest.mark.claim(
-    "dedup-equivalence",
-    source="T25 §3.3 and appendix (remove_repeats_block); K24 remove_repeats",
-    statement="The blockwise duplicate removal returns exactly the removed set of the dense rule, for every input.",
-)
+@pytest.mark.claim("dedup-equivalence")
 @pytest.mark.parametrize("method, block, colour", CASES)
 def test_dedup_equivalence(claim, method, block, colour):
     channels = 3 if colour == "colour" else 1

@@ -21,8 +21,7 @@ from studies.stats import tost
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("identity-psnr-equal", source="T25 §5.3",
-                   statement="Identity-disjoint PSNR is indistinguishable from identity-overlapping PSNR.")
+@pytest.mark.claim("identity-psnr-equal")
 @pytest.mark.parametrize("protocol", ["identity"])
 def test_identity_psnr_equal(claim, profile, evaluation, protocol):
     pairs = replicated_with_random_reference(profile, evaluation, "identity")

@@ -27,7 +27,7 @@ EFFECT = 0.15
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("lpips-rank-inversion", source="T25 §5.4", statement="LPIPS re-ranking changes the nearest neighbour among correlation's top-k.")
+@pytest.mark.claim("lpips-rank-inversion")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, HELDOUT_CONTROL))
 def test_lpips_rank_inversion(claim, protocol, profile, trained, evaluation):
     k = int(claim.threshold("k"))

@@ -35,8 +35,7 @@ def memtime_curves(zoo, profile, dataset):
     return cfg, out
 
 
-@pytest.mark.claim("memorisation-time-grows", source="Bonnaire et al. 2025; Favero, Sclocchi, Wyart 2025",
-                   statement="tau_mem grows with N while tau_gen does not.")
+@pytest.mark.claim("memorisation-time-grows")
 @pytest.mark.parametrize("space", SPACES)
 def test_memorisation_time_grows(claim, profile, memtime_curves, space):
     from studies.memtime import fractions

@@ -47,8 +47,7 @@ def _fmt_med(m) -> str:
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("memorised-fraction-falls", source="Gu et al. 2023; Bonnaire et al. 2025",
-                   statement="The memorised fraction F_mem falls from ~1 at small N to ~0 at large N.")
+@pytest.mark.claim("memorised-fraction-falls")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol):
     grid = profile.protocol(protocol).n_grid

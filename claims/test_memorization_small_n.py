@@ -16,8 +16,7 @@ from studies.metrics.criteria import ratio_to_memorized
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("memorization-small-n", source="K24 Fig. 2",
-                   statement="At small N, samples copy training images.")
+@pytest.mark.claim("memorization-small-n")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
 def test_memorization_small_n(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)

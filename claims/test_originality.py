@@ -33,8 +33,7 @@ EFFECT = 0.1
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("originality", source="K24 Fig. 2",
-                   statement="At large N, samples are far from their nearest training image (closer to the other model's sample).")
+@pytest.mark.claim("originality")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_originality(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)

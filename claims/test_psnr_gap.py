@@ -19,8 +19,7 @@ from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS,
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("psnr-gap", source="K24 Fig. 1; T25 Fig. 2",
-                   statement="The train/test PSNR gap shrinks as N grows and is matched at the largest N.")
+@pytest.mark.claim("psnr-gap")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_psnr_gap(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)

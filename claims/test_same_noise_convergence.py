@@ -22,8 +22,7 @@ from studies.metrics.criteria import reproducibility_score
 
 
 @pytest.mark.zoo
-@pytest.mark.claim("same-noise-convergence", source="K24 Fig. 2; T25 Fig. 3",
-                   statement="Samples of A and B from the same seed converge as N grows.")
+@pytest.mark.claim("same-noise-convergence")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_same_noise_convergence(claim, profile, evaluation, trained, protocol):
     protocol, control = parse_case(protocol)
