@@ -17,7 +17,6 @@ from studies.metrics.attribute_classifier import fit_attribute_classifier
 from studies.stats import bootstrap_ci
 
 
-@pytest.mark.zoo
 @pytest.mark.claim("attribute-respected")
 @pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS)
 def test_attribute_respected(claim, profile, zoo, evaluation, protocol):

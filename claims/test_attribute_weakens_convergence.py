@@ -25,7 +25,6 @@ from studies.claims.core import ATTRIBUTE_PROTOCOLS, distribution_figure, replic
 EFFECT = 0.1
 
 
-@pytest.mark.zoo
 @pytest.mark.claim("attribute-weakens-convergence")
 @pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS)
 def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):

@@ -30,7 +30,6 @@ def _diverging(ev) -> np.ndarray:
     return ev.ab <= np.quantile(ev.null, 0.95)
 
 
-@pytest.mark.zoo
 @pytest.mark.claim("identity-less-stable")
 @pytest.mark.parametrize("protocol", ["identity"])
 def test_identity_less_stable(claim, profile, evaluation, protocol):

@@ -20,7 +20,6 @@ from studies.claims.core import replicated_with_random_reference
 from studies.stats import tost
 
 
-@pytest.mark.zoo
 @pytest.mark.claim("identity-psnr-equal")
 @pytest.mark.parametrize("protocol", ["identity"])
 def test_identity_psnr_equal(claim, profile, evaluation, protocol):

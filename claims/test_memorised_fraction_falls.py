@@ -46,7 +46,6 @@ def _fmt_med(m) -> str:
     return f"{m[0]:.3f} [{m[1][0]:.3f}, {m[1][1]:.3f}]"
 
 
-@pytest.mark.zoo
 @pytest.mark.claim("memorised-fraction-falls")
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol):

@@ -15,7 +15,6 @@ from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, median_ci, neares
 from studies.metrics.criteria import ratio_to_memorized
 
 
-@pytest.mark.zoo
 @pytest.mark.claim("memorization-small-n")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
 def test_memorization_small_n(claim, profile, evaluation, trained, protocol):

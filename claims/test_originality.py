@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, distribution_figure, median_ci, parse_case
+from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, claim_case, distribution_figure, median_ci
 from studies.claims.verdict import REFUTED
-from studies.evaluate import heldout_images
+from studies.evaluation import heldout_images
 from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_region
 
 
@@ -32,13 +32,10 @@ from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_regio
 EFFECT = 0.1
 
 
-@pytest.mark.zoo
 @pytest.mark.claim("originality")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_originality(claim, profile, evaluation, trained, protocol):
-    protocol, control = parse_case(protocol)
-    if control:
-        claim.control(control)
+    protocol, control = claim_case(claim, protocol)
     n = case_grid(profile, protocol)[-1]
     evs = cell_evaluations(profile, evaluation, protocol, n, control)
     ev = evs[0]

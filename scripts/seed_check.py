@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from studies.claims.core import shift_ci
-from studies.evaluate import evaluate_pair
+from studies.evaluation import evaluate_pair
 from studies.profiles import get_profile
 from studies.zoo import ModelSpec, Zoo, build_missing
 

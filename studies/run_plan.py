@@ -124,7 +124,7 @@ def evaluation_pairs(profile, protocols: Optional[Sequence[str]] = None, *, repl
 def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, workers: int,
               protocols: Optional[Sequence[str]] = None, replicates: bool = True) -> RunPlan:
     """The plan of a run that needs ``specs_needed`` (ModelSpec) of which ``missing`` are not built."""
-    from .evaluate import SUMMARY_FILE, evaluation_key
+    from .evaluation import SUMMARY_FILE, evaluation_key
     from .zoo import CPU_FLOPS_PER_CORE, training_flops
 
     rate, source = measured_rate(zoo.root, profile.model, profile.data.resolution)

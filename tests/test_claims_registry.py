@@ -1,6 +1,7 @@
 """Registry of SPEC §8 claims, expectation lookup order, and the `memgen verdict` command line."""
 
 import argparse
+import re
 
 import pytest
 
@@ -47,9 +48,11 @@ def test_registered_zoo_needs_match_what_the_claim_modules_read():
     for info in CLAIMS.values():
         text = (root / info.module).read_text(encoding="utf-8")
         with_random = "replicated_with_random_reference(" in text
-        cells = "cell_evaluations(" in text or "replicate=r" in text
+        cells = any(s in text for s in ("cell_evaluations(", "grid_case(", "replicate=r"))
         expected = WITH_RANDOM_REPLICATES if with_random else CELL_REPLICATES if cells else NO_REPLICATES
-        assert (info.replicates, info.compares_with_random) == (expected, with_random), info.id
+        zoo = re.search(r"def test_\w+\([^)]*\b(evaluation|trained|zoo)\b", text) is not None  # a fixture of trained models
+        assert (info.zoo, info.replicates, info.compares_with_random) == (zoo, expected, with_random), info.id
+        assert "@pytest.mark.zoo" not in text, f"{info.module}: the registry's zoo=True marks the tests"
         assert f'@pytest.mark.claim("{info.id}")' in text, f"{info.module}: the marker names the id only"
 
 

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from studies.config import DataConfig, ModelConfig, Profile, SampleConfig, SynthConfig, TrainConfig
-from studies.evaluate import evaluation_key
+from studies.evaluation import evaluation_key
 from studies.profiles import _protocols, get_profile
 from studies.zoo import Zoo
 

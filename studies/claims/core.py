@@ -77,26 +77,23 @@ def perceptual_inputs(claim, profile, evaluation, trained, case: str):
     naming the command that installs them); a random backbone is never used.
 
     The control is ``HELDOUT_IMAGES`` images of model A's held-out set (never trained on; the first
-    of ``studies.evaluate.heldout_images``): a claim about samples is judged by the contrast samples
+    of ``studies.evaluation.heldout_images``): a claim about samples is judged by the contrast samples
     vs this control (``rules.contrast``). The case ``random-control-heldout`` puts the next
     ``HELDOUT_IMAGES`` held-out images in the samples' place (the negative control);
     ``random-control-memorising`` the samples of the memorising control (``Zoo.memorising``)."""
     from ..errors import MissingResourceError
-    from ..evaluate import heldout_images
+    from ..evaluation import heldout_images
     from ..metrics.perceptual import LPIPS
     from ..metrics.rerank import evaluation_samples
 
-    protocol, control = parse_case(case)
-    if control:
-        claim.control(control)
+    protocol, control = claim_case(claim, case)
     n = profile.protocol(protocol).n_grid[-1]
     claim.param(protocol=protocol, N=n, group="A", k=int(claim.threshold("k")), seeds=profile.sample.n_seeds, control=control)
     try:
         metric = LPIPS("vgg")
-    except MissingResourceError as exc:
+    except MissingResourceError as exc:  # claim.not_run raises: the test ends here, passing, with that status
         claim.not_run(f"genuine LPIPS weights missing: {exc}",
                       "memgen lpips install-weights (scripts/setup.sh runs it), or MEMGEN_LPIPS_WEIGHTS=FILE")
-        return None
     kind = "memorising" if control == "memorising" else None
     # the held-out control needs only model A's training and held-out images: the memorising
     # control's model object holds them without a trained network
@@ -117,6 +114,19 @@ def perceptual_inputs(claim, profile, evaluation, trained, case: str):
 
 # held-out images of the perceptual claims' negative control (as many as the smoke profile's sampling seeds)
 HELDOUT_IMAGES = 64
+
+
+def perceptual_evidence(claim, profile, evaluation, trained, case: str, evidence, threshold_name: str):
+    """The opening of a perceptual claim: (k, its threshold ``threshold_name``, the judged images,
+    A's training images, ``evidence`` of the judged images, ``evidence`` of the held-out control),
+    where ``evidence(metric, images, train, k=, threshold=, seed=)`` is one of
+    ``studies.metrics.rerank``'s ``*_evidence`` functions (``perceptual_inputs`` gives the images)."""
+    k = int(claim.threshold("k"))
+    threshold = claim.threshold(threshold_name)
+    metric, samples, control, train = perceptual_inputs(claim, profile, evaluation, trained, case)
+    ev = evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
+    ref = evidence(metric, control, train, k=k, threshold=threshold, seed=0)
+    return k, threshold, samples, train, ev, ref
 
 
 def median_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
@@ -141,6 +151,24 @@ def replicate_range(profile, protocol: str, n: int) -> range:
 def case_grid(profile, protocol: str) -> tuple[int, ...]:
     """The N grid of a protocol, or of the Gaussian control."""
     return GAUSSIAN_GRID if protocol == "gaussian" else tuple(profile.protocol(protocol).n_grid)
+
+
+def grid_case(claim, profile, evaluation, case: str):
+    """The opening of a claim judged over a protocol's N grid (or the Gaussian control's): the case's
+    (protocol, control) with the control recorded, the grid, the pair evaluations of every replicate
+    of each N (``cell_evaluations``) and replicate 0's of each N (the figures)."""
+    protocol, control = claim_case(claim, case)
+    grid = case_grid(profile, protocol)
+    cells = [cell_evaluations(profile, evaluation, protocol, n, control) for n in grid]
+    return protocol, control, grid, cells, [c[0] for c in cells]
+
+
+def claim_case(claim, case: str) -> tuple[str, str | None]:
+    """``parse_case``, recording the control (if any) on ``claim``."""
+    protocol, control = parse_case(case)
+    if control:
+        claim.control(control)
+    return protocol, control
 
 
 def cell_evaluations(profile, evaluation, protocol: str, n: int, control: str | None = None) -> list:

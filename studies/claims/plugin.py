@@ -177,6 +177,8 @@ def _item_claim(item: pytest.Item, session: ClaimsSession) -> _ItemClaim | None:
     if len(ids) > 1:
         raise InputError(f"{item.nodeid}: one test tests one claim, got {sorted(ids)}")
     info = get_claim(ids.pop())
+    if info.zoo:  # the registry says the claim needs trained models: `-m zoo` selects it, fixtures.evaluation builds them
+        item.add_marker("zoo")
     return _ItemClaim(info, session.claim_files(info.id))
 
 

@@ -29,8 +29,9 @@ class ClaimInfo:
     source: str  # where the claim is made (K24 = Kadkhodaie et al. ICLR 2024, T25 = the 2025 reproduction)
     statement: str  # the claim, in one sentence
     measurable: str  # what the test measures to decide it
-    # the zoo the claim needs beyond its own protocol's models (fixtures.evaluation builds them up front):
-    compares_with_random: bool = False  # compares its protocol with the random split at equal N
+    # what the claim needs of the zoo (fixtures.evaluation builds it up front):
+    zoo: bool = False  # the profile's trained models; the plugin marks its tests `zoo` (`pytest -m zoo` selects them)
+    compares_with_random: bool = False  # also the random split's pair at its protocol's largest N
     replicates: str = NO_REPLICATES  # one of REPLICATE_USES
 
     @property
@@ -57,6 +58,8 @@ def register_claim(info: ClaimInfo) -> ClaimInfo:
             raise InputError(f"claim {info.id!r}: empty {field}")
     if info.replicates not in REPLICATE_USES:
         raise InputError(f"claim {info.id!r}: replicates must be one of {REPLICATE_USES}, got {info.replicates!r}")
+    if (info.compares_with_random or info.uses_replicates) and not info.zoo:
+        raise InputError(f"claim {info.id!r}: compares_with_random and replicates are needs of the zoo: set zoo=True")
     CLAIMS[info.id] = info
     return info
 
@@ -72,8 +75,9 @@ def claim_ids() -> list[str]:
     return sorted(CLAIMS)
 
 
-_WITH_RANDOM = {"compares_with_random": True, "replicates": WITH_RANDOM_REPLICATES}
-_CELLS = {"replicates": CELL_REPLICATES}
+_ZOO = {"zoo": True}
+_CELLS = {"zoo": True, "replicates": CELL_REPLICATES}
+_WITH_RANDOM = {"zoo": True, "compares_with_random": True, "replicates": WITH_RANDOM_REPLICATES}
 
 for _id, _source, _statement, _measurable, _zoo in [
     ("dedup-equivalence", "T25 §3.3 and appendix (remove_repeats_block); K24 remove_repeats",
@@ -90,21 +94,21 @@ for _id, _source, _statement, _measurable, _zoo in [
      "The groups A and B are disjoint; attribute splits are pure and balanced; identity splits share no identity.", "split audit", {}),
     ("psnr-gap", "K24 Fig. 1; T25 Fig. 2",
      "The train/test denoising PSNR gap shrinks as N grows and is matched (near zero) at the largest N.", "PSNR gap vs N, trend test", _CELLS),
-    ("memorization-small-n", "K24 Fig. 2", "At small N, samples copy training images.", "similarity of samples to their nearest training image", {}),
+    ("memorization-small-n", "K24 Fig. 2", "At small N, samples copy training images.", "similarity of samples to their nearest training image", _ZOO),
     ("same-noise-convergence", "K24 Fig. 2; T25 Fig. 3",
      "Models trained on disjoint sets A and B produce converging samples from the same noise as N grows.",
      "A/B sample similarity vs N, against a different-seed null", _CELLS),
     ("originality", "K24 Fig. 2", "At large N, samples are far from their nearest training image (closer to the other model's sample).",
      "nearest-training-image similarity vs A/B similarity", _CELLS),
     ("attribute-respected", "T25 §5.2", "A model trained on one side of an attribute split generates images with its own attribute.",
-     "attribute classifier on samples", {}),
+     "attribute classifier on samples", _ZOO),
     ("attribute-weakens-convergence", "T25 §5.2, §6.1", "A/B convergence is weaker on attribute splits than on random splits at equal N.",
      "A/B similarity, attribute split vs random", _WITH_RANDOM),
     ("identity-psnr-equal", "T25 §5.3", "Test PSNR with identity-disjoint splits is indistinguishable from splits with identity overlap.",
      "equivalence test (TOST)", _WITH_RANDOM),
     ("identity-less-stable", "T25 §5.3", "With identity-disjoint splits, A/B convergence fails for more seeds than with identity-overlapping splits.",
      "per-seed A/B similarity spread", _WITH_RANDOM),
-    ("lpips-rank-inversion", "T25 §5.4", "Re-ranking correlation's top-k by LPIPS changes the nearest neighbour.", "top-1 change rate, Kendall tau", {}),
+    ("lpips-rank-inversion", "T25 §5.4", "Re-ranking correlation's top-k by LPIPS changes the nearest neighbour.", "top-1 change rate, Kendall tau", _ZOO),
     ("memorised-fraction-falls", "Gu et al. 2023; Bonnaire et al. 2025",
      "The memorised fraction F_mem (nearest / second-nearest L2 distance below 1/3) falls from ~1 at small N to ~0 at large N.",
      "F_mem per pair vs N, bootstrap CI, rank trend over pairs", _CELLS),
@@ -113,6 +117,6 @@ for _id, _source, _statement, _measurable, _zoo in [
      "tau_mem and tau_gen vs N from snapshots along training, log-log slopes with CIs", {}),
     ("correlation-overstates-originality", "T25 §5.4, §6.3",
      "Perceptual nearest neighbours are closer than correlation suggests, so correlation overstates originality.",
-     "recall of correlation top-k vs the exact LPIPS nearest neighbour", {}),
+     "recall of correlation top-k vs the exact LPIPS nearest neighbour", _ZOO),
 ]:
     register_claim(ClaimInfo(id=_id, source=_source, statement=_statement, measurable=_measurable, **_zoo))

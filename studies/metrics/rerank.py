@@ -167,7 +167,7 @@ def _to_data_intensity(raw: torch.Tensor, train: torch.Tensor) -> tuple[torch.Te
 
 
 def evaluation_samples(ev, model) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """(model A's samples of a cached pair evaluation (``studies.evaluate``) at the training
+    """(model A's samples of a cached pair evaluation (``studies.evaluation``) at the training
     images' intensity and clipped to [0, 1], A's training images, notes): the perceptual claims
     judge the very samples the core claims judge."""
     train = model.train_images
