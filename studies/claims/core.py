@@ -1,6 +1,10 @@
 """Shared pieces of the core claims (psnr-gap, memorization, convergence, originality, attributes,
-identity): the parametrisation over protocols, the decision rules as plain functions of measured
-numbers (unit-tested in tests/test_claims_core.py), and the report figures.
+identity): the parametrisation over protocols and controls, the openings the claim tests share
+(``grid_case``, ``claim_case``, ``perceptual_evidence``, the replicated random references), and the
+report figures. Where else to look: a claim's statement and zoo needs are in ``registry.py``, its
+verdict rule in ``rules.py`` (named in the claim module's docstring), its thresholds in
+``claims/thresholds/<id>.toml``; the measurements read here are ``studies.evaluation``'s, whose
+sampler is ``studies.sample``.
 
 Every similarity is judged against a null, never against 0: synthetic and real faces are alike, so
 two unrelated samples already correlate (SPEC §9). The null of a same-seed A/B correlation is the
