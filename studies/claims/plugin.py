@@ -154,6 +154,8 @@ def _cpu() -> float:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id): a test of the published claim registered as id (studies.claims.registry); yields a verdict")
+    # added by this plugin to the tests of a claim registered zoo=True (fixtures.evaluation builds its models up front)
+    config.addinivalue_line("markers", "zoo: the test needs trained models of the active profile (built up front)")
     config.stash[_SESSION] = ClaimsSession(config)
 
 
