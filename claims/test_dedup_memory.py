@@ -18,11 +18,7 @@ CLAIMED = 400e6
 GRID = [(3000, 500), (3000, 1500), (6000, 500), (6000, 1500), (6000, 3000)]
 
 
-@pytest.mark.claim(
-    "dedup-memory",
-    source="T25 §3.3",
-    statement="Blockwise dedup peaks around 2 x 5000² x 4 ≈ 400 MB (O(b²)) at b = 5000, where the dense N x N matrix needs ≈ 164 GB.",
-)
+@pytest.mark.claim("dedup-memory")
 def test_dedup_memory(claim):
     claim.param(n_full=N_FULL, block=B_FULL, resolution=40, grid=[list(g) for g in GRID])
     claim.method("peak RSS above the input (2 ms sampling) of the published listing at a grid of (N, b); least-squares fit "

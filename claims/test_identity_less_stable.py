@@ -22,7 +22,7 @@ import pytest
 from scipy import stats
 
 from studies.claims import operating, rules
-from studies.claims.core import distribution_figure, memorising_control, parse_case, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import claim_case, distribution_figure, memorising_control, replicated_with_random_reference, same_noise_grid_figure
 
 # the pair-level difference in diverging share the power is measured at: 0.2, a fifth more seeds
 # of the identity pair diverge (T25's one example gives no count)
@@ -39,14 +39,11 @@ def _diverging(ev) -> np.ndarray:
     return ev.ab <= np.quantile(ev.null, 0.95)
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("identity-less-stable", source="T25 §5.3",
-                   statement="Identity-disjoint convergence diverges for more seeds than identity-overlapping convergence.")
+@pytest.mark.claim("identity-less-stable")
 @pytest.mark.parametrize("protocol", ["identity", memorising_control("identity")])
 def test_identity_less_stable(claim, profile, evaluation, protocol):
-    protocol, control = parse_case(protocol)
+    protocol, control = claim_case(claim, protocol)
     if control:
-        claim.control(control)
         claim.not_applicable(NO_CONVERGENCE.format(what="a seed diverges on both splits whenever chance does not make "
                                                          "its two copies alike, so both shares of diverging seeds measure "
                                                          "chance, not stability"))

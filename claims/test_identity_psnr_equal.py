@@ -25,18 +25,14 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import memorising_control, parse_case, replicated_with_random_reference
+from studies.claims.core import claim_case, memorising_control, replicated_with_random_reference
 from studies.stats import tost
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("identity-psnr-equal", source="T25 §5.3",
-                   statement="Identity-disjoint PSNR is indistinguishable from identity-overlapping PSNR.")
+@pytest.mark.claim("identity-psnr-equal")
 @pytest.mark.parametrize("protocol", ["identity", memorising_control("identity")])
 def test_identity_psnr_equal(claim, profile, evaluation, protocol):
-    protocol, control = parse_case(protocol)
-    if control:
-        claim.control(control)
+    protocol, control = claim_case(claim, protocol)
     if control:
         # one pair: the control's replicates share the split's training sets and held-out images and differ in
         # sampling seeds only, which test PSNR does not use, so they would be three copies of one difference

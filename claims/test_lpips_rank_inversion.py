@@ -19,25 +19,17 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import HELDOUT_CONTROL, MEMORISING_CONTROL, PROTOCOLS, perceptual_inputs
+from studies.claims.core import HELDOUT_CONTROL, MEMORISING_CONTROL, PROTOCOLS, perceptual_evidence
 from studies.metrics.rerank import rank_inversion_evidence, side_by_side_figure
 
 # the difference in change rate the power is measured at (a change the figures show plainly)
 EFFECT = 0.15
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("lpips-rank-inversion", source="T25 §5.4", statement="LPIPS re-ranking changes the nearest neighbour among correlation's top-k.")
+@pytest.mark.claim("lpips-rank-inversion")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, HELDOUT_CONTROL))
 def test_lpips_rank_inversion(claim, protocol, profile, trained, evaluation):
-    k = int(claim.threshold("k"))
-    threshold = claim.threshold("top1_change_rate")
-    inputs = perceptual_inputs(claim, profile, evaluation, trained, protocol)
-    if inputs is None:
-        return
-    metric, samples, control, train = inputs
-    ev = rank_inversion_evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
-    ref = rank_inversion_evidence(metric, control, train, k=k, threshold=threshold, seed=0)
+    k, threshold, samples, train, ev, ref = perceptual_evidence(claim, profile, evaluation, trained, protocol, rank_inversion_evidence, "top1_change_rate")
     r = ev["rerank"]
     claim.measure("top-1 change rate", ev["change_rate"].estimate, ci=tuple(ev["change_rate"]), threshold=threshold, direction=">")
     claim.measure("top-1 change rate of held-out images (control)", ref["change_rate"].estimate, ci=tuple(ref["change_rate"]))

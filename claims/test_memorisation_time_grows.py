@@ -53,8 +53,7 @@ NO_TRAINING_TIME = {
 }
 
 
-@pytest.mark.claim("memorisation-time-grows", source="Bonnaire et al. 2025; Favero, Sclocchi, Wyart 2025",
-                   statement="tau_mem grows with N while tau_gen does not.")
+@pytest.mark.claim("memorisation-time-grows")
 @pytest.mark.parametrize("space", SPACES + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_memorisation_time_grows(claim, profile, request, space):
     from studies.memtime import fractions

@@ -23,7 +23,7 @@ are named ``control <kind>: ...``."""
 import numpy as np
 import pytest
 
-from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case
+from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, claim_case
 from studies.claims.rules import (
     GENERALISES,
     MEMORISES,
@@ -53,14 +53,10 @@ def _fmt_med(m) -> str:
     return f"{m[0]:.3f} [{m[1][0]:.3f}, {m[1][1]:.3f}]"
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("memorised-fraction-falls", source="Gu et al. 2023; Bonnaire et al. 2025",
-                   statement="The memorised fraction F_mem falls from ~1 at small N to ~0 at large N.")
+@pytest.mark.claim("memorised-fraction-falls")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol):
-    protocol, control = parse_case(protocol)
-    if control:
-        claim.control(control)
+    protocol, control = claim_case(claim, protocol)
     kw = {"control": control} if control else {}
     grid = case_grid(profile, protocol)
     evals = [evaluation(protocol, n, **kw) for n in grid]

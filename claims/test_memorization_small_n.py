@@ -11,18 +11,14 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, median_ci, nearest_panel_figure, parse_case
+from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, claim_case, median_ci, nearest_panel_figure
 from studies.metrics.criteria import ratio_to_memorized
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("memorization-small-n", source="K24 Fig. 2",
-                   statement="At small N, samples copy training images.")
+@pytest.mark.claim("memorization-small-n")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
 def test_memorization_small_n(claim, profile, evaluation, trained, protocol):
-    protocol, control = parse_case(protocol)
-    if control:
-        claim.control(control)
+    protocol, control = claim_case(claim, protocol)
     n = profile.protocol(protocol).n_grid[0]
     ev = evaluation(protocol, n, control=control)
     claim.param(protocol=protocol, n=ev.n)

@@ -31,8 +31,8 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, distribution_figure, median_ci, parse_case, replicate_range
-from studies.evaluate import heldout_images, heldout_pair
+from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, claim_case, distribution_figure, median_ci, replicate_range
+from studies.evaluation import heldout_images, heldout_pair
 from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_region
 
 
@@ -41,14 +41,10 @@ from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_regio
 EFFECT = 0.1
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("originality", source="K24 Fig. 2",
-                   statement="At large N, samples are far from their nearest training image (closer to the other model's sample).")
+@pytest.mark.claim("originality")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL))
 def test_originality(claim, profile, evaluation, trained, protocol):
-    protocol, control = parse_case(protocol)
-    if control:
-        claim.control(control)
+    protocol, control = claim_case(claim, protocol)
     n = case_grid(profile, protocol)[-1]
     if control == "held-out":  # the memorising control's model objects hold the split's images without a network
         evs = [heldout_pair(trained(protocol, "A", n, r, "memorising"), trained(protocol, "B", n, r, "memorising"),

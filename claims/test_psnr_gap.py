@@ -5,7 +5,7 @@ Measured per protocol over the profile's N grid, for both models A and B of ever
 output PSNR of denoising the model's own training images and its held-out images (the other group's;
 Fashion-MNIST's test images on the fashion profiles) at 15 noise levels (SPEC §7), the gap averaged
 over sigma. One number per trained pair (the unit of inference): the mean of its two models' gaps; every training-seed replicate of a cell is used
-(``core.cell_evaluations``). Rule ``rules.trend_and_level``: SUPPORTED when the pairs' gap falls
+(``core.grid_case``). Rule ``rules.trend_and_level``: SUPPORTED when the pairs' gap falls
 with log N (one-sided Spearman over pairs) and the largest-N pairs' mean t CI lies below
 ``gap_matched_db``; REFUTED when that CI lies above it. A two-size grid with one pair at its
 smallest N cannot reach alpha on the trend (least p 1/4 with 1 + 3 pairs): INCONCLUSIVE at best,
@@ -15,20 +15,13 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, psnr_curves_figure
+from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, grid_case, psnr_curves_figure
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("psnr-gap", source="K24 Fig. 1; T25 Fig. 2",
-                   statement="The train/test PSNR gap shrinks as N grows and is matched at the largest N.")
+@pytest.mark.claim("psnr-gap")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL))
 def test_psnr_gap(claim, profile, evaluation, trained, protocol):
-    protocol, control = parse_case(protocol)
-    if control:
-        claim.control(control)
-    grid = case_grid(profile, protocol)
-    cells = [cell_evaluations(profile, evaluation, protocol, n, control) for n in grid]
-    evals = [c[0] for c in cells]
+    protocol, control, grid, cells, evals = grid_case(claim, profile, evaluation, protocol)
     ns = [ev.n for ev in evals]
     claim.param(protocol=protocol, n_grid=ns, n_requested=list(grid), pairs_per_n=[len(c) for c in cells])
     summaries = [(c[0].n, [pair_gap(e) for e in c]) for c in cells]

@@ -5,7 +5,7 @@ seed, against its null, the correlation of A's and B's samples of different seed
 so unrelated samples already correlate). Convergence of a pair = median same-seed minus median
 different-seed correlation over its seeds: one number per trained pair (the unit of inference;
 sampling seeds are nested in it). Every training-seed replicate of a cell is used
-(``core.cell_evaluations``). Rule ``rules.trend_and_level``: SUPPORTED when the pairs' convergence
+(``core.grid_case``). Rule ``rules.trend_and_level``: SUPPORTED when the pairs' convergence
 grows with log N (one-sided Spearman over pairs, exact up to 8 pairs) and the largest-N pairs' mean
 t CI lies above ``excess_min``; REFUTED when that CI lies below it. A two-size grid with one pair at
 its smallest N cannot reach alpha on the trend (the least p is 1/4 with 1 + 3 pairs); the reason
@@ -16,22 +16,15 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, parse_case, distribution_figure, same_noise_grid_figure, shift_ci, similarity_vs_n_figure
+from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, distribution_figure, grid_case, same_noise_grid_figure, shift_ci, similarity_vs_n_figure
 from studies.claims.rules import pair_mean_ci
 from studies.metrics.criteria import reproducibility_score
 
 
-@pytest.mark.zoo
-@pytest.mark.claim("same-noise-convergence", source="K24 Fig. 2; T25 Fig. 3",
-                   statement="Samples of A and B from the same seed converge as N grows.")
+@pytest.mark.claim("same-noise-convergence")
 @pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL))
 def test_same_noise_convergence(claim, profile, evaluation, trained, protocol):
-    protocol, control = parse_case(protocol)
-    if control:
-        claim.control(control)
-    grid = case_grid(profile, protocol)
-    cells = [cell_evaluations(profile, evaluation, protocol, n, control) for n in grid]
-    evals = [c[0] for c in cells]  # replicate 0 of each N: the figures
+    protocol, control, grid, cells, evals = grid_case(claim, profile, evaluation, protocol)  # evals: replicate 0 of each N, the figures
     claim.param(protocol=protocol, n_grid=[ev.n for ev in evals], pairs_per_n=[len(c) for c in cells], start=evals[0].summary["start"])
     excess_min = claim.threshold("excess_min")
     repro_corr = claim.threshold("reproducible_corr")

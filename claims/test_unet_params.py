@@ -14,11 +14,7 @@ from studies.model.unet import UNet, count_parameters
 PUBLISHED = {1: 366_080, 2: 1_825_024, 3: 7_659_264, 4: 30_993_152}
 
 
-@pytest.mark.claim(
-    "unet-params",
-    source="T25 §4.1; K24 Tab. 1",
-    statement="The bias-free UNet (K = 64, grayscale) has 366,080 / 1,825,024 / 7,659,264 / 30,993,152 parameters for 1 / 2 / 3 / 4 blocks.",
-)
+@pytest.mark.claim("unet-params")
 @pytest.mark.parametrize("blocks", [pytest.param(b, id=f"blocks{b}") for b in PUBLISHED])
 def test_unet_params(claim, blocks):
     cfg = ModelConfig(blocks=blocks, width=64, channels=1)

@@ -2,7 +2,7 @@
 
 Re-trains the pairs that carry the memorization -> generalization transition (random N=10 and the
 largest random and identity N) with other training and sampling seeds, and prints the numbers the
-claims decide on. Seed s is the profile's replicate s (``Profile.replicate``: training seeds 2s and
+claims decide on. Seed s is the profile's replicate s (``Profile.replica``: training seeds 2s and
 2s + 1, sampling seeds from 1000s). ``--attributes`` checks the attribute claims' pairs instead
 (eyeglasses N=300, male N=1000 and the random pairs at those N).
 Usage: python scripts/seed_check.py [--attributes] SEED [SEED ...]   (cache: $MEMGEN_CACHE)."""
@@ -15,13 +15,18 @@ import numpy as np
 import torch
 
 from studies.claims.core import shift_ci
-from studies.evaluate import evaluate_pair
+from studies.evaluation import evaluate_pair
 from studies.profiles import get_profile
 from studies.zoo import ModelSpec, Zoo, build_missing
 
 
-def _replicate(base, seed):
-    return dataclasses.replace(base, replicates=max(base.replicates, seed + 1)).replicate(seed)
+def _widened(base, seeds):
+    """The profile with room for every requested seed as a replicate (``Profile.replica``)."""
+    return dataclasses.replace(base, replicates=max(base.replicates, max(seeds) + 1))
+
+
+def _spec(prof, protocol, group, n):
+    return ModelSpec(prof.name, protocol, group, n, prof.replicate)
 
 
 def attributes(seeds):
@@ -32,9 +37,10 @@ def attributes(seeds):
     base = get_profile("smoke")
     zoo = Zoo(progress=False)
     pairs = [("eyeglasses", 300), ("random", 300), ("male", 1000), ("random", 1000)]
-    profs = {seed: _replicate(base, seed) for seed in seeds}
-    specs = [ModelSpec(p.name, proto, g, n) for p in profs.values() for proto, n in pairs for g in "AB" if not _has(zoo, p, ModelSpec(p.name, proto, g, n))]
-    build_missing(zoo, specs, workers=2, profiles={p.name: p for p in profs.values()})
+    wide = _widened(base, seeds)
+    profs = {seed: wide.replica(seed) for seed in seeds}
+    specs = [_spec(p, proto, g, n) for p in profs.values() for proto, n in pairs for g in "AB" if not _has(zoo, p, _spec(p, proto, g, n))]
+    build_missing(zoo, specs, workers=2, profiles={wide.name: wide})
     classifiers = {}
     for seed, prof in profs.items():
         ev = {(p, n): evaluate_pair(zoo.get(prof, p, "A", n), zoo.get(prof, p, "B", n), prof) for p, n in pairs}
@@ -57,12 +63,13 @@ def attributes(seeds):
 
 def main(seeds):
     base = get_profile("smoke")
+    wide = _widened(base, seeds)
     for seed in seeds:
-        prof = _replicate(base, seed)
+        prof = wide.replica(seed)
         zoo = Zoo(progress=False)
         pairs = [("random", 10), ("random", 4000), ("identity", 4000)]
-        specs = [ModelSpec(prof.name, p, g, n) for p, n in pairs for g in "AB"]
-        build_missing(zoo, [s for s in specs if not _has(zoo, prof, s)], workers=2, profiles={prof.name: prof})
+        specs = [_spec(prof, p, g, n) for p, n in pairs for g in "AB"]
+        build_missing(zoo, [s for s in specs if not _has(zoo, prof, s)], workers=2, profiles={wide.name: wide})
         out = {"seed": seed}
         for p, n in pairs:
             ev = evaluate_pair(zoo.get(prof, p, "A", n), zoo.get(prof, p, "B", n), prof)

@@ -13,7 +13,7 @@ import json
 import math
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from .errors import InputError
@@ -303,15 +303,21 @@ class Profile:
     # pair at that N (``replicated_pairs``), judged together by the claims whose verdict one pair
     # cannot carry (identity-less-stable, identity-psnr-equal, originality, attribute-weakens-convergence);
     # replicate r trains A and B with seeds train.seed + 2r and + 2r + 1 and samples from seeds
-    # sample.seed0 + 1000r (``replicate``)
+    # sample.seed0 + 1000r (``replica``)
     replicates: int = 1
+    # which of those replicates this profile is (0: the registered profile itself); set by
+    # ``replica``, whose seeds it shifts. The name stays the registered one: ``label`` tells them apart
+    replicate: int = 0
 
     def __post_init__(self) -> None:
         _check(self.replicates >= 1, f"Profile {self.name}: replicates must be >= 1, got {self.replicates}")
+        _check(0 <= self.replicate < self.replicates,
+               f"Profile {self.name}: replicate must be in 0..{self.replicates - 1}, got {self.replicate}")
 
-    def replicas(self) -> dict[str, "Profile"]:
-        """Every replicate by name, this profile included."""
-        return {p.name: p for p in (self.replicate(r) for r in range(self.replicates))}
+    @property
+    def label(self) -> str:
+        """The profile for people: its name, and ``/rK`` for replicate K > 0 (``smoke/r1``)."""
+        return self.name + (f"/r{self.replicate}" if self.replicate else "")
 
     def replicated_pairs(self) -> tuple[tuple[str, int], ...]:
         """The (protocol, N) pairs trained in every replicate: each non-random protocol's largest N
@@ -333,17 +339,19 @@ class Profile:
         """Whether the pair of ``protocol`` at ``n`` has training-seed replicates."""
         return (protocol, int(n)) in self.replicated_pairs()
 
-    def replicate(self, r: int) -> "Profile":
-        """Replicate ``r`` of this profile (0: the profile itself): other training and sampling seeds,
-        everything else equal, so its models have their own zoo addresses."""
+    def replica(self, r: int) -> "Profile":
+        """Replicate ``r`` of this profile's registered settings (0: the registered profile): other
+        training and sampling seeds, everything else equal, so its models have their own zoo
+        addresses. Called on any replicate, it gives replicate ``r`` of the same profile."""
         if not 0 <= r < self.replicates:
             raise InputError(f"profile {self.name}: replicate {r} outside 0..{self.replicates - 1}")
-        if r == 0:
+        if r == self.replicate:
             return self
+        shift = r - self.replicate
         return dataclasses.replace(
-            self, name=f"{self.name}~r{r}",
-            train=dataclasses.replace(self.train, seed=self.train.seed + 2 * r),
-            sample=dataclasses.replace(self.sample, seed0=self.sample.seed0 + 1000 * r),
+            self, replicate=r,
+            train=dataclasses.replace(self.train, seed=self.train.seed + 2 * shift),
+            sample=dataclasses.replace(self.sample, seed0=self.sample.seed0 + 1000 * shift),
         )
 
     def data_for(self, protocol: Optional[str] = None) -> DataConfig:

@@ -9,7 +9,7 @@ as N grows (a known answer: generalisation without any training). Blind like the
 estimated from the input, (||y - mu||^2 - tr C) / D (clipped above 0), each image on its own.
 
 ``gaussian_pair(profile, n, replicate)`` gives the two fitted denoisers as zoo-like models that
-``studies.evaluate.evaluate_pair`` measures like a trained pair; replicate r draws other images."""
+``studies.evaluation.evaluate_pair`` measures like a trained pair; replicate r draws other images."""
 
 from __future__ import annotations
 

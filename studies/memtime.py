@@ -80,7 +80,7 @@ def curve_key(model: Any, sample: SampleConfig, seeds: int) -> str:
 def memorisation_curve(model: Any, sample: SampleConfig, seeds: int, *, root: Optional[Path] = None, recompute: bool = False) -> dict:
     """Per snapshot of ``model`` (a snapshotted ``TrainedModel``): step, flags of Gu et al.'s
     criterion per seed in raw and standardised space, sampler stops, logged train/test loss."""
-    from .evaluate import common_start
+    from .evaluation import common_start
     from .field import RAW, STANDARDISED, memorised_flags
     from .metrics.neighbours import topk
     from .sample import sample as run_sampler, sampler_options

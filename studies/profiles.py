@@ -67,10 +67,7 @@ def check_profile(profile: Profile) -> None:
 
 
 def get_profile(name: str) -> Profile:
-    """A registered profile, or ``NAME~rK``: replicate K of profile NAME (``Profile.replicate``)."""
-    base, sep, k = name.rpartition("~r")
-    if sep and base and k.isdigit():
-        return get_profile(base).replicate(int(k))
+    """A registered profile (its replicates: ``get_profile(name).replica(r)``)."""
     if name == USER_PROFILE:
         return user_profile()
     try:

@@ -124,10 +124,9 @@ def evaluation_pairs(profile, protocols: Optional[Sequence[str]] = None, *, repl
 def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, workers: int,
               protocols: Optional[Sequence[str]] = None, replicates: bool = True) -> RunPlan:
     """The plan of a run that needs ``specs_needed`` (ModelSpec) of which ``missing`` are not built."""
-    from .evaluate import SUMMARY_FILE, evaluation_key
+    from .evaluation import SUMMARY_FILE, evaluation_key
     from .zoo import CPU_FLOPS_PER_CORE, training_flops
 
-    replicas = profile.replicas()
     rate, source = measured_rate(zoo.root, profile.model, profile.data.resolution)
     if rate is None:
         rate, source = CPU_FLOPS_PER_CORE, "the per-core constant of studies.zoo: no model of this config trained here yet"
@@ -141,7 +140,7 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
     cached = 0
     root = cache_root() / "evaluations"
     for protocol, n, r in pairs:
-        prof = replicas[profile.replicate(r).name]
+        prof = profile.replica(r)
         try:
             a = SimpleNamespace(key=zoo.address(prof, protocol, "A", n))
             b = SimpleNamespace(key=zoo.address(prof, protocol, "B", n))

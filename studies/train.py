@@ -177,9 +177,11 @@ def _eval_set(images: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(net: UNet, images: torch.Tensor, *, schedule: str, seed: int, device: torch.device,
-             memory_format: torch.memory_format = torch.contiguous_format) -> dict:
-    """PSNR of y - net(y) at the fixed sigma grid and at random sigma, and the loss at random sigma."""
+def logged_psnr(net: UNet, images: torch.Tensor, *, schedule: str, seed: int, device: torch.device,
+                memory_format: torch.memory_format = torch.contiguous_format) -> dict:
+    """What the training log records of the model now: PSNR of y - net(y) at the fixed sigma grid and
+    at random sigma, and the loss at random sigma (the claims' PSNR curves are measured apart, on the
+    trained pair: ``studies.evaluation``)."""
     from .metrics.psnr import denoise_psnr, mse_to_psnr
 
     was_training = net.training
@@ -259,7 +261,7 @@ def _write_snapshot(out: Path, step: int, epoch: int, net: UNet, eval_train: tor
     folder.mkdir(exist_ok=True)
     info = {"kind": "training-snapshot", "step": int(step), "epoch": int(epoch)}
     for name, imgs in (("train", eval_train), ("test", eval_test)):
-        ev = evaluate(net, imgs, schedule=schedule, seed=seed, device=device, memory_format=memory_format)
+        ev = logged_psnr(net, imgs, schedule=schedule, seed=seed, device=device, memory_format=memory_format)
         info[f"loss_{name}_random"] = ev["loss"]
         info[f"psnr_{name}_random"] = ev["psnr_random"]
     # weights in the standard layout, as the final model is saved
@@ -471,7 +473,7 @@ def train(
             if (epoch + 1) % eval_every == 0 or epoch + 1 == train_cfg.epochs:
                 row["sigma_grid_255"] = [float(s) for s in LOG_SIGMAS_255]
                 for name, imgs in (("train", eval_train), ("test", eval_test)):
-                    ev = evaluate(net, imgs, schedule=train_cfg.noise_schedule, seed=eval_seed, device=device, memory_format=memory_format)
+                    ev = logged_psnr(net, imgs, schedule=train_cfg.noise_schedule, seed=eval_seed, device=device, memory_format=memory_format)
                     row[f"psnr_{name}_grid"] = ev["psnr_grid"]
                     row[f"psnr_{name}_random"] = ev["psnr_random"]
                     row[f"loss_{name}_random"] = ev["loss"]

@@ -12,7 +12,6 @@ which is what lets ``memgen zoo build --executor slurm`` hand one model to each 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -86,15 +85,23 @@ def training_flops(cfg: ModelConfig, resolution: int, samples: int) -> float:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of a profile's plan: protocol (grid name), group and requested N."""
+    """One model of a profile's plan: protocol (grid name), group, requested N and training-seed
+    replicate (``Profile.replica``; 0: the profile's own seeds)."""
 
     profile: str
     protocol: str
     group: str
     n: int
+    replicate: int = 0
 
     def label(self) -> str:
-        return f"{self.profile}/{self.protocol}/{self.group}/N{self.n}"
+        """For people: ``smoke/identity/A/N4000``, and ``/r1`` for replicate 1."""
+        return f"{self.profile}/{self.protocol}/{self.group}/N{self.n}" + (f"/r{self.replicate}" if self.replicate else "")
+
+    def resolve(self, profiles: Optional[dict[str, Profile]] = None) -> Profile:
+        """The profile this model is trained under: ``profiles[self.profile]`` (a profile not
+        registered in this process) or the registered one, at this spec's replicate."""
+        return ((profiles or {}).get(self.profile) or get_profile(self.profile)).replica(self.replicate)
 
 
 def heldout_set(ds: Any, other_group: np.ndarray) -> torch.Tensor:
@@ -249,7 +256,7 @@ class Zoo:
     def build(self, spec: ModelSpec, *, profile: Optional[Profile] = None) -> Path:
         """Train ``spec`` if missing; returns its folder. ``profile`` overrides the registry lookup
         of ``spec.profile`` (a profile not registered in this process)."""
-        prof = profile or _profile(spec.profile)
+        prof = profile or spec.resolve()
         group = _group(spec.group)
         split = self.split(prof, spec.protocol, spec.n)
         folder = self.root / self._address(prof, spec.protocol, split, group)
@@ -300,7 +307,7 @@ class Zoo:
                 _discard(folder)
                 fit()
             entry = {
-                "profile": prof.name, "protocol": protocol, "group": group, "n": split.n,
+                "profile": prof.label, "protocol": protocol, "group": group, "n": split.n,
                 "n_requested": split.n_requested, "split": split.to_dict() if split.n <= 20000 else {"config": to_dict(split.config)},
                 "dataset": ds.manifest.get("config_hash"), "address": folder.name,
             }
@@ -346,7 +353,7 @@ class Zoo:
             out += [ModelSpec(prof.name, name, g, n) for n in grid.n_grid for g in GROUPS]
         # the training-seed replicates that the replicate-judging claims use (Profile.replicated_pairs)
         for r in range(1, prof.replicates):
-            out += [ModelSpec(prof.replicate(r).name, p, g, n) for p, n in prof.replicated_pairs() if p in names for g in GROUPS]
+            out += [ModelSpec(prof.name, p, g, n, r) for p, n in prof.replicated_pairs() if p in names for g in GROUPS]
         return out
 
     def plan(self, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None, *, with_status: bool = True) -> list[dict]:
@@ -355,10 +362,9 @@ class Zoo:
         from .data.splits import exposure
 
         base = _profile(profile)
-        replicas = base.replicas()
         rows = []
         for spec in self.specs(base, protocols):
-            prof = replicas[spec.profile]
+            prof = base.replica(spec.replicate)
             grid = prof.protocol(spec.protocol)
             status, n = "unknown", spec.n
             if with_status:
@@ -459,7 +465,7 @@ def build_one(root: str, celeba_dir: Optional[str], profile: Union[str, Profile]
         torch.set_num_threads(threads)
     prof = _profile(profile)
     zoo = Zoo(root, celeba_dir=celeba_dir, progress=False, eval_every=eval_every)
-    spec = ModelSpec(prof.name, protocol, group, n)
+    spec = ModelSpec(prof.name, protocol, group, n, prof.replicate)
     folder = str(zoo.build(spec, profile=prof))
     if report:
         print(f"memgen-zoo: {'trained' if zoo.trained else 'found built'} {spec.label()} in {folder}", flush=True)
@@ -480,8 +486,7 @@ def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "loca
     if not specs:
         return []
     root, celeba = str(zoo.root), (str(zoo.celeba_dir) if zoo.celeba_dir else None)
-    profiles = profiles or {}
-    args = [(root, celeba, profiles.get(s.profile) or get_profile(s.profile), s.protocol, s.group, s.n) for s in specs]
+    args = [(root, celeba, s.resolve(profiles), s.protocol, s.group, s.n) for s in specs]
     if executor == "local":
         if workers < 1:
             raise InputError(f"--workers must be >= 1, got {workers}")
@@ -668,9 +673,8 @@ def _collect(specs: Sequence[ModelSpec], jobs: list, states: Sequence[str]) -> l
 
 def missing_specs(zoo: Zoo, profile: Union[str, Profile], protocols: Optional[Sequence[str]] = None) -> list[ModelSpec]:
     prof = _profile(profile)
-    replicas = prof.replicas()
     out = []
     for spec in zoo.specs(prof, protocols):
-        if not zoo.has(replicas[spec.profile], spec.protocol, spec.group, spec.n):
+        if not zoo.has(prof.replica(spec.replicate), spec.protocol, spec.group, spec.n):
             out.append(spec)
     return out

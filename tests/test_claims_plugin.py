@@ -7,6 +7,12 @@ import textwrap
 
 import pytest
 
+# imported here, before pytester's in-process runs snapshot and restore sys.modules: a module first
+# imported inside a test is dropped after it, and numpy's extension modules cannot load twice
+from studies.claims.registry import get_claim
+from studies.report.html import render_html
+from studies.report.verdict_report import build_report
+
 pytest_plugins = ["pytester"]
 
 EXPECT = """
@@ -32,7 +38,7 @@ TESTS = """
 import pytest
 from studies.claims.verdict import SUPPORTED, REFUTED
 
-@pytest.mark.claim("psnr-gap", source="K24 Fig. 1", statement="gap shrinks")
+@pytest.mark.claim("psnr-gap")
 @pytest.mark.parametrize("protocol, gap", [("random", 0.4), ("identity", 3.0)], ids=["random-N10", "identity-N10"])
 def test_gap(claim, protocol, gap):
     claim.param(protocol=protocol, N=10)
@@ -186,7 +192,7 @@ def test_markup_in_param_id_and_statement_is_escaped(pytester):
     tests = """
         import pytest
 
-        @pytest.mark.claim("psnr-gap", source="K24 <i>Fig</i>", statement="gap <script>alert('s')</script> shrinks")
+        @pytest.mark.claim("psnr-gap")
         @pytest.mark.parametrize("p", ["x"], ids=["<script>alert('p')</script>"])
         def test_x(claim, p):
             claim.note("<img src=x onerror=alert(1)>")
@@ -198,7 +204,13 @@ def test_markup_in_param_id_and_statement_is_escaped(pytester):
     html = _html(pytester)
     assert "<script" not in html and "<img src=x" not in html and "<b>bold" not in html
     assert "&lt;script&gt;alert(&#39;p&#39;)&lt;/script&gt;" in html
-    assert "gap &lt;script&gt;alert(&#39;s&#39;)&lt;/script&gt; shrinks" in html
+    # a statement is the registry's; one with markup (a record of a claim this checkout does not
+    # register, read from another run) is escaped too
+
+    record = json.loads((pytester.path / "rep" / "verdict.json").read_text())["results"][0]
+    record.update(claim="not-registered", statement="gap <script>alert('s')</script> shrinks", source="K24 <i>Fig</i>")
+    page = render_html(build_report([record], profile="smoke", started=0.0, finished=1.0, rootdir=pytester.path, args=[], recalibrate=False))
+    assert "<script" not in page and "gap &lt;script&gt;alert(&#39;s&#39;)&lt;/script&gt; shrinks" in page
 
 
 def test_figures_are_embedded_as_png(pytester):
@@ -245,18 +257,30 @@ def test_recalibrate_proposes_without_touching_registered_files(pytester):
 
 
 def test_unknown_claim_id_is_a_collection_error_naming_it(pytester):
-    args = _project(pytester, tests=TESTS.replace('"psnr-gap", source', '"psnr-gapp", source'))
+    args = _project(pytester, tests=TESTS.replace('claim("psnr-gap")', 'claim("psnr-gapp")'))
     result = pytester.runpytest(*args)
     result.assert_outcomes(errors=1)
     _has(result, "unknown claim id 'psnr-gapp'; registered ids:")
     assert not (pytester.path / "rep" / "verdict.json").exists()
 
 
-def test_bad_marker_arguments_are_collection_errors(pytester):
-    args = _project(pytester, tests=TESTS.replace('statement="gap shrinks"', 'statment="gap shrinks"'))
+@pytest.mark.parametrize("marker, message", [
+    ('claim("psnr-gap", statement="gap shrinks")', "takes the claim id only, got arguments ['statement']; a claim's statement and source are registered in studies/claims/registry.py"),
+    ('claim("psnr-gap", statment="x")', "takes the claim id only, got arguments ['statment']"),
+    ('claim("psnr-gap", "originality")', "takes exactly one claim id"),
+])
+def test_bad_marker_arguments_are_collection_errors(pytester, marker, message):
+    args = _project(pytester, tests=TESTS.replace('claim("psnr-gap")', marker))
     result = pytester.runpytest(*args)
     result.assert_outcomes(errors=1)
-    _has(result, "unknown arguments ['statment']")
+    _has(result, message)
+
+
+def test_the_record_carries_the_registry_statement_and_source(pytester):
+    pytester.runpytest(*_project(pytester)).assert_outcomes(passed=2)
+    info = get_claim("psnr-gap")
+    records = _report(pytester)["results"]
+    assert {(r["statement"], r["source"]) for r in records} == {(info.statement, info.source)}
 
 
 @pytest.mark.parametrize(
@@ -336,7 +360,7 @@ import pytest
 from studies.claims import operating
 from studies.claims.verdict import SUPPORTED, REFUTED
 
-@pytest.mark.claim("psnr-gap", source="K24 Fig. 1", statement="gap shrinks")
+@pytest.mark.claim("psnr-gap")
 @pytest.mark.parametrize("protocol, gap", [("random", 0.4), ("identity", 3.0)], ids=["random-N10", "identity-N10"])
 def test_gap(claim, protocol, gap):
     if protocol == "identity":

@@ -19,8 +19,7 @@ _tiny()
 TESTS = """
 import pytest
 
-@pytest.mark.zoo
-@pytest.mark.claim("psnr-gap")
+@pytest.mark.claim("psnr-gap")  # registered zoo=True: marked zoo, its models built up front
 @pytest.mark.parametrize("protocol", ["random"])
 def test_pair(claim, evaluation, protocol):
     ev = evaluation(protocol, 3)

@@ -1,6 +1,7 @@
 """Registry of SPEC §8 claims, expectation lookup order, and the `memgen verdict` command line."""
 
 import argparse
+import re
 
 import pytest
 
@@ -29,6 +30,30 @@ def test_registry_refuses_duplicates_and_bad_ids():
         register_claim(ClaimInfo("PSNR gap", "s", "t", "m"))
     with pytest.raises(InputError, match="unknown claim id 'nope'"):
         get_claim("nope")
+
+
+def test_registry_refuses_an_unknown_use_of_replicates():
+    with pytest.raises(InputError, match="replicates must be one of"):
+        register_claim(ClaimInfo("replicate-test", "s", "t", "m", replicates="some"))
+
+
+def test_registered_zoo_needs_match_what_the_claim_modules_read():
+    """The registry says what a claim needs of the zoo (fixtures.evaluation builds it from that); the
+    claim's module is where it reads it: the two must agree, or a run would not train what a claim reads."""
+    from pathlib import Path
+
+    from studies.claims.registry import CELL_REPLICATES, NO_REPLICATES, WITH_RANDOM_REPLICATES
+
+    root = Path(__file__).resolve().parents[1]
+    for info in CLAIMS.values():
+        text = (root / info.module).read_text(encoding="utf-8")
+        with_random = "replicated_with_random_reference(" in text
+        cells = any(s in text for s in ("cell_evaluations(", "grid_case(", "replicate=r"))
+        expected = WITH_RANDOM_REPLICATES if with_random else CELL_REPLICATES if cells else NO_REPLICATES
+        zoo = re.search(r"def test_\w+\([^)]*\b(evaluation|trained|zoo)\b", text) is not None  # a fixture of trained models
+        assert (info.zoo, info.replicates, info.compares_with_random) == (zoo, expected, with_random), info.id
+        assert "@pytest.mark.zoo" not in text, f"{info.module}: the registry's zoo=True marks the tests"
+        assert f'@pytest.mark.claim("{info.id}")' in text, f"{info.module}: the marker names the id only"
 
 
 def test_lookup_prefers_exact_profile_and_id(tmp_path):

@@ -1,4 +1,4 @@
-"""studies.evaluate on a pair of memorising denoisers (the exact empirical posterior mean of their
+"""studies.evaluation on a pair of memorising denoisers (the exact empirical posterior mean of their
 own training images): samples are copies, the held-out reference is not, the evaluation is cached
 and a corrupt cache entry is recomputed."""
 
@@ -11,7 +11,7 @@ import torch
 
 from studies.config import SampleConfig
 from studies.errors import InputError
-from studies.evaluate import evaluate_pair, heldout_reference
+from studies.evaluation import evaluate_pair, heldout_reference
 from studies.metrics.similarity import pairwise_correlation
 from studies.profiles import get_profile
 from studies.sample import EmpiricalDenoiser
@@ -80,7 +80,7 @@ def test_memorising_pair_copies_and_reference_does_not(tmp_path, pair, profile):
     data["n"] = data["n"] + 1
     summary.write_text(json.dumps(data, indent=1, sort_keys=True))
 
-    from studies.evaluate import load_evaluation
+    from studies.evaluation import load_evaluation
     from studies.errors import ArtifactError
 
     with pytest.raises(ArtifactError, match=r"evaluation\.json has sha256"):

@@ -10,7 +10,7 @@ import pytest
 
 from studies.config import ModelConfig, ProtocolGrid, SampleConfig, SplitConfig, SynthConfig, TrainConfig
 from studies.errors import InputError
-from studies.evaluate import evaluate_pair
+from studies.evaluation import evaluate_pair
 from studies.profiles import get_profile
 from studies.zoo import Zoo
 

@@ -98,15 +98,16 @@ def test_replicates_change_only_seeds(tmp_path):
     from studies.profiles import get_profile
 
     smoke = get_profile("smoke")
-    assert smoke.replicate(0) is smoke
-    r2 = smoke.replicate(2)
-    assert r2.name == "smoke~r2" and r2.train.seed == smoke.train.seed + 4 and r2.sample.seed0 == smoke.sample.seed0 + 2000
+    assert smoke.replica(0) is smoke and smoke.replicate == 0 and smoke.label == "smoke"
+    r2 = smoke.replica(2)
+    assert r2.name == "smoke" and r2.replicate == 2 and r2.label == "smoke/r2"
+    assert r2.train.seed == smoke.train.seed + 4 and r2.sample.seed0 == smoke.sample.seed0 + 2000
     assert r2.model == smoke.model and r2.data == smoke.data and r2.protocols == smoke.protocols
+    assert r2.replica(1) == smoke.replica(1) and r2.replica(0) == smoke  # replica counts from the registered seeds
     with pytest.raises(InputError, match="replicate 3 outside 0..2"):
-        smoke.replicate(3)
-    assert get_profile("smoke~r1") == smoke.replicate(1)  # how a pool worker or Slurm job finds it
-    with pytest.raises(InputError, match="unknown profile 'nope'"):
-        get_profile("nope~r1")
+        smoke.replica(3)
+    with pytest.raises(InputError, match="unknown profile 'smoke~r1'"):
+        get_profile("smoke~r1")  # a replicate is a field, never a name
     # replicated: each non-random protocol's largest N and the random pair at that N
     assert smoke.replicated_pairs() == (("identity", 4000), ("random", 4000), ("eyeglasses", 300), ("random", 300), ("male", 1000), ("random", 1000))
     assert smoke.replicated("male", 1000) and not smoke.replicated("male", 10) and not smoke.replicated("random", 10)
@@ -114,9 +115,12 @@ def test_replicates_change_only_seeds(tmp_path):
 
     zoo = Zoo(tmp_path / "zoo")
     zoo_specs = zoo.specs(smoke, ["identity"])  # a protocol's own replicated pairs only
-    assert sorted(s.profile for s in zoo_specs if s.profile != "smoke") == ["smoke~r1"] * 2 + ["smoke~r2"] * 2
-    assert {(s.protocol, s.n) for s in zoo_specs if s.profile != "smoke"} == {("identity", 4000)}
-    rand = [s for s in zoo.specs(smoke, ["random"]) if s.profile != "smoke"]
+    assert {s.profile for s in zoo_specs} == {"smoke"}
+    assert sorted(s.replicate for s in zoo_specs if s.replicate) == [1, 1, 2, 2]
+    assert {(s.protocol, s.n) for s in zoo_specs if s.replicate} == {("identity", 4000)}
+    assert {s.label() for s in zoo_specs if s.replicate == 1} == {"smoke/identity/A/N4000/r1", "smoke/identity/B/N4000/r1"}
+    assert zoo_specs[0].resolve() is smoke and [s for s in zoo_specs if s.replicate == 2][0].resolve() == smoke.replica(2)
+    rand = [s for s in zoo.specs(smoke, ["random"]) if s.replicate]
     assert {(s.protocol, s.n) for s in rand} == {("random", 4000), ("random", 300), ("random", 1000)} and len(rand) == 12
     assert len(zoo.specs(smoke)) == 20 + 24
     assert get_profile("celeba40").replicated_pairs() == ()

@@ -42,7 +42,7 @@ def test_heldout_pair_is_disjoint_from_the_reference():
     from types import SimpleNamespace
 
     from studies.errors import InputError
-    from studies.evaluate import heldout_images, heldout_pair, heldout_reference
+    from studies.evaluation import heldout_images, heldout_pair, heldout_reference
 
     g = torch.Generator().manual_seed(0)
     images = torch.rand(40, 1, 4, 4, generator=g)

@@ -1,6 +1,10 @@
 """Shared pieces of the core claims (psnr-gap, memorization, convergence, originality, attributes,
-identity): the parametrisation over protocols, the decision rules as plain functions of measured
-numbers (unit-tested in tests/test_claims_core.py), and the report figures.
+identity): the parametrisation over protocols and controls, the openings the claim tests share
+(``grid_case``, ``claim_case``, ``perceptual_evidence``, the replicated random references), and the
+report figures. Where else to look: a claim's statement and zoo needs are in ``registry.py``, its
+verdict rule in ``rules.py`` (named in the claim module's docstring), its thresholds in
+``claims/thresholds/<id>.toml``; the measurements read here are ``studies.evaluation``'s, whose
+sampler is ``studies.sample``.
 
 Every similarity is judged against a null, never against 0: synthetic and real faces are alike, so
 two unrelated samples already correlate (SPEC §9). The null of a same-seed A/B correlation is the
@@ -14,7 +18,6 @@ import numpy as np
 
 from ..stats import bootstrap_ci
 from .rules import ALPHA
-from .verdict import INCONCLUSIVE
 
 PROTOCOLS = ("random", "identity", "eyeglasses", "male", "footwear")
 ATTRIBUTE_PROTOCOLS = ("eyeglasses", "male", "footwear")
@@ -94,26 +97,23 @@ def perceptual_inputs(claim, profile, evaluation, trained, case: str):
     naming the command that installs them); a random backbone is never used.
 
     The control is ``HELDOUT_IMAGES`` images of model A's held-out set (never trained on; the first
-    of ``studies.evaluate.heldout_images``): a claim about samples is judged by the contrast samples
+    of ``studies.evaluation.heldout_images``): a claim about samples is judged by the contrast samples
     vs this control (``rules.contrast``). The case ``random-control-heldout`` puts the next
     ``HELDOUT_IMAGES`` held-out images in the samples' place (the negative control);
     ``random-control-memorising`` the samples of the memorising control (``Zoo.memorising``)."""
     from ..errors import MissingResourceError
-    from ..evaluate import heldout_images
+    from ..evaluation import heldout_images
     from ..metrics.perceptual import LPIPS
     from ..metrics.rerank import evaluation_samples
 
-    protocol, control = parse_case(case)
-    if control:
-        claim.control(control)
+    protocol, control = claim_case(claim, case)
     n = profile.protocol(protocol).n_grid[-1]
     claim.param(protocol=protocol, N=n, group="A", k=int(claim.threshold("k")), seeds=profile.sample.n_seeds, control=control)
     try:
         metric = LPIPS("vgg")
-    except MissingResourceError as exc:
+    except MissingResourceError as exc:  # claim.not_run raises: the test ends here, passing, with that status
         claim.not_run(f"genuine LPIPS weights missing: {exc}",
                       "memgen lpips install-weights (scripts/setup.sh runs it), or MEMGEN_LPIPS_WEIGHTS=FILE")
-        return None
     kind = "memorising" if control == "memorising" else None
     # the held-out control needs only model A's training and held-out images: the memorising
     # control's model object holds them without a trained network
@@ -134,6 +134,19 @@ def perceptual_inputs(claim, profile, evaluation, trained, case: str):
 
 # held-out images of the perceptual claims' negative control (as many as the smoke profile's sampling seeds)
 HELDOUT_IMAGES = 64
+
+
+def perceptual_evidence(claim, profile, evaluation, trained, case: str, evidence, threshold_name: str):
+    """The opening of a perceptual claim: (k, its threshold ``threshold_name``, the judged images,
+    A's training images, ``evidence`` of the judged images, ``evidence`` of the held-out control),
+    where ``evidence(metric, images, train, k=, threshold=, seed=)`` is one of
+    ``studies.metrics.rerank``'s ``*_evidence`` functions (``perceptual_inputs`` gives the images)."""
+    k = int(claim.threshold("k"))
+    threshold = claim.threshold(threshold_name)
+    metric, samples, control, train = perceptual_inputs(claim, profile, evaluation, trained, case)
+    ev = evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
+    ref = evidence(metric, control, train, k=k, threshold=threshold, seed=0)
+    return k, threshold, samples, train, ev, ref
 
 
 def median_ci(x: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
@@ -162,6 +175,24 @@ def case_grid(profile, protocol: str) -> tuple[int, ...]:
     if protocol == "gaussian-unet":
         return GAUSSIAN_UNET_GRID
     return GAUSSIAN_GRID if protocol == "gaussian" else tuple(profile.protocol(protocol).n_grid)
+
+
+def grid_case(claim, profile, evaluation, case: str):
+    """The opening of a claim judged over a protocol's N grid (or the Gaussian control's): the case's
+    (protocol, control) with the control recorded, the grid, the pair evaluations of every replicate
+    of each N (``cell_evaluations``) and replicate 0's of each N (the figures)."""
+    protocol, control = claim_case(claim, case)
+    grid = case_grid(profile, protocol)
+    cells = [cell_evaluations(profile, evaluation, protocol, n, control) for n in grid]
+    return protocol, control, grid, cells, [c[0] for c in cells]
+
+
+def claim_case(claim, case: str) -> tuple[str, str | None]:
+    """``parse_case``, recording the control (if any) on ``claim``."""
+    protocol, control = parse_case(case)
+    if control:
+        claim.control(control)
+    return protocol, control
 
 
 def cell_evaluations(profile, evaluation, protocol: str, n: int, control: str | None = None) -> list:

@@ -17,19 +17,19 @@ import pytest
 from ..errors import InputError, MemgenError
 from ..profiles import DEFAULT_PROFILE, get_profile
 from .expectations import ANY, ClaimFiles, load_claim_files, lookup
-from .recorder import AS_EXPECTED, ENDED, Claim, ClaimEnded, plain
+from .recorder import Claim, ClaimEnded, plain
 from .registry import ClaimInfo, get_claim
+from .verdict import AS_EXPECTED, ENDED, ERROR, NO_VERDICT, SKIPPED
 
 PROFILE_ENV = "MEMGEN_PROFILE"
 _WORKER_KEY = "memgen_claims"
-_MARKER_KWARGS = {"source", "statement"}
 
 
 class _ItemClaim:
-    """What the marker of one collected test says, validated."""
+    """The claim one collected test tests (its registry entry) and the claim's registered files."""
 
-    def __init__(self, info: ClaimInfo, source: str, statement: str, files: ClaimFiles):
-        self.info, self.source, self.statement, self.files = info, source, statement, files
+    def __init__(self, info: ClaimInfo, files: ClaimFiles):
+        self.info, self.files = info, files
 
 
 _ITEM = pytest.StashKey[_ItemClaim]()
@@ -153,7 +153,9 @@ def _cpu() -> float:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "claim(id, source, statement): a test of one published claim; yields a verdict (studies.claims.plugin)")
+    config.addinivalue_line("markers", "claim(id): a test of the published claim registered as id (studies.claims.registry); yields a verdict")
+    # added by this plugin to the tests of a claim registered zoo=True (fixtures.evaluation builds its models up front)
+    config.addinivalue_line("markers", "zoo: the test needs trained models of the active profile (built up front)")
     config.stash[_SESSION] = ClaimsSession(config)
 
 
@@ -167,20 +169,19 @@ def _item_claim(item: pytest.Item, session: ClaimsSession) -> _ItemClaim | None:
         if "id" in mark.kwargs:
             args.insert(0, mark.kwargs["id"])
         if len(args) != 1 or not isinstance(args[0], str):
-            raise InputError(f"{item.nodeid}: @pytest.mark.claim takes exactly one claim id, e.g. claim(\"psnr-gap\", source=..., statement=...); got args {mark.args!r}")
-        unknown = set(mark.kwargs) - _MARKER_KWARGS - {"id"}
+            raise InputError(f"{item.nodeid}: @pytest.mark.claim takes exactly one claim id, e.g. claim(\"psnr-gap\"); got args {mark.args!r}")
+        unknown = set(mark.kwargs) - {"id"}
         if unknown:
-            raise InputError(f"{item.nodeid}: @pytest.mark.claim got unknown arguments {sorted(unknown)}; allowed: id, source, statement")
-        for key in _MARKER_KWARGS:
-            if key in mark.kwargs and (not isinstance(mark.kwargs[key], str) or not mark.kwargs[key].strip()):
-                raise InputError(f"{item.nodeid}: @pytest.mark.claim {key}= must be a non-empty string")
+            # the claim's statement and source live in its registry entry, once (studies.claims.registry)
+            raise InputError(f"{item.nodeid}: @pytest.mark.claim takes the claim id only, got arguments {sorted(unknown)}; "
+                             f"a claim's statement and source are registered in studies/claims/registry.py")
         ids.add(args[0])
     if len(ids) > 1:
         raise InputError(f"{item.nodeid}: one test tests one claim, got {sorted(ids)}")
-    mark = marks[0]  # the closest marker: a function's own marker wins over its module's
-    info = get_claim(mark.args[0] if mark.args else mark.kwargs["id"])
-    files = session.claim_files(info.id)
-    return _ItemClaim(info, mark.kwargs.get("source", info.source), mark.kwargs.get("statement", info.statement), files)
+    info = get_claim(ids.pop())
+    if info.zoo:  # the registry says the claim needs trained models: `-m zoo` selects it, fixtures.evaluation builds them
+        item.add_marker("zoo")
+    return _ItemClaim(info, session.claim_files(info.id))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -217,11 +218,11 @@ def claim(request: pytest.FixtureRequest) -> Claim:
     item = request.node
     found = item.stash.get(_ITEM, None)
     if found is None:
-        raise InputError(f"{item.nodeid}: the claim fixture needs @pytest.mark.claim(\"<id>\", source=..., statement=...)")
+        raise InputError(f"{item.nodeid}: the claim fixture needs @pytest.mark.claim(\"<id>\")")
     session = request.config.stash[_SESSION]
     callspec = getattr(item, "callspec", None)
     recorder = Claim(
-        info=found.info, source=found.source, statement=found.statement, param_id=_param_id(item), profile=session.profile,
+        info=found.info, param_id=_param_id(item), profile=session.profile,
         files=found.files, recalibrate=session.recalibrate, params=dict(callspec.params) if callspec else {},
     )
     item.stash[_RECORDER] = recorder
@@ -240,7 +241,7 @@ def pytest_runtest_call(item: pytest.Item):
         return result
     recorder = item.stash.get(_RECORDER, None)
     if recorder is None:
-        item.stash[_STATE] = {"judged": "no-verdict"}
+        item.stash[_STATE] = {"judged": NO_VERDICT}
         pytest.fail(f"claim test {item.nodeid} never used the claim fixture, so it reached no verdict", pytrace=False)
     message = recorder.judge()
     item.stash[_STATE] = {"judged": recorder.status}
@@ -265,20 +266,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     state = item.stash.setdefault(_STATE, {})
     state["duration"] = state.get("duration", 0.0) + report.duration
     if report.when == "setup" and not report.passed:
-        state["status"] = "skipped" if report.skipped else "error"
+        state["status"] = SKIPPED if report.skipped else ERROR
         state["message"] = _reason(report)
     elif report.when == "call":
         if report.skipped:
-            state["status"], state["message"] = "skipped", _reason(report)
+            state["status"], state["message"] = SKIPPED, _reason(report)
         elif report.failed and "judged" not in state:
-            state["status"] = "error"
+            state["status"] = ERROR
             state["message"] = call.excinfo.exconly()[:2000] if call.excinfo else _reason(report)
         elif report.failed:
             state["message"] = str(call.excinfo.value) if call.excinfo else _reason(report)
         state["outcome"] = report.outcome
     elif report.when == "teardown":
-        if report.failed and state.get("status") not in ("error",):
-            state["status"] = "error"
+        if report.failed and state.get("status") != ERROR:
+            state["status"] = ERROR
             state["message"] = ("teardown: " + _reason(report)).strip()
         _finish_record(item, found, state)
     return report
@@ -299,11 +300,11 @@ def _finish_record(item: pytest.Item, found: _ItemClaim, state: dict) -> None:
             record["expected"] = e.expected.value
             record["expectation"] = {"kind": e.kind, "provenance": e.provenance, "why": e.why, "file": e.file, "line": e.line, "section": e.section}
     status = state.get("status") or state.get("judged") or AS_EXPECTED
-    if status == "error" and recorder is not None and recorder.verdict is not None and "judged" not in state:
+    if status == ERROR and recorder is not None and recorder.verdict is not None and "judged" not in state:
         record["verdict"] = None  # a test that raised after concluding did not finish: no verdict
-    outcome = {"error": "error", "skipped": "skipped"}.get(status, state.get("outcome", "passed"))
+    outcome = {ERROR: "error", SKIPPED: "skipped"}.get(status, state.get("outcome", "passed"))  # pytest's outcome words
     record.update(
-        nodeid=item.nodeid, name=item.name, source=found.source, statement=found.statement,
+        nodeid=item.nodeid, name=item.name, source=found.info.source, statement=found.info.statement,
         status=status, outcome=outcome, message=state.get("message", ""), duration_s=round(state.get("duration", 0.0), 4),
         worker=session.worker_id, recalibrate=session.recalibrate,
     )

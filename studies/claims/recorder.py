@@ -15,20 +15,12 @@ from typing import Any, Sequence
 from ..errors import InputError
 from .expectations import ANY, ClaimFiles, Expectation, lookup, lookup_threshold
 from .registry import ClaimInfo
-from .verdict import Verdict, parse_verdict
+from .verdict import AS_EXPECTED, ENDED, NO_VERDICT, NOT_APPLICABLE, NOT_RUN, UNEXPECTED, UNREGISTERED, Verdict, parse_verdict
 
 DIRECTIONS = ("<", "<=", ">", ">=", "==")
 _PNG = b"\x89PNG\r\n\x1a\n"
 
-# judgement statuses (also the report's per-result status, with "error" and "skipped")
-AS_EXPECTED = "as-expected"
-UNEXPECTED = "unexpected"
-UNREGISTERED = "unregistered"
-NO_VERDICT = "no-verdict"
-# statuses of a claim that reached no verdict on purpose: counted apart from verdicts, never a failure
-NOT_RUN = "not-run"  # an input is absent (CelebA metadata or images, LPIPS weights); says what provides it
-NOT_APPLICABLE = "not-applicable"  # the data lacks what the claim's protocol needs (e.g. no identities)
-ENDED = (NOT_RUN, NOT_APPLICABLE)
+# the judgement statuses (AS_EXPECTED, ...) are defined in studies.claims.verdict
 
 
 class ClaimEnded(BaseException):
@@ -103,8 +95,6 @@ class Claim:
         self,
         *,
         info: ClaimInfo,
-        source: str,
-        statement: str,
         param_id: str,
         profile: str,
         files: ClaimFiles,
@@ -112,8 +102,6 @@ class Claim:
         params: dict | None = None,
     ):
         self.info = info
-        self.source = source
-        self.statement = statement
         self.param_id = param_id or ANY
         self.profile = profile
         self.files = files

@@ -81,7 +81,7 @@ def _build(args: argparse.Namespace) -> int:
     import contextlib
 
     with progress.ticking() if progress is not None else contextlib.nullcontext():
-        done = build_missing(zoo, specs, executor=args.executor, workers=args.workers, cluster=args.submitit_cluster, slurm=slurm, profiles=prof.replicas(), progress=progress)
+        done = build_missing(zoo, specs, executor=args.executor, workers=args.workers, cluster=args.submitit_cluster, slurm=slurm, profiles={prof.name: prof}, progress=progress)
     for path in done:
         print(path)
     return 0

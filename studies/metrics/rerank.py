@@ -17,6 +17,7 @@ import torch
 from scipy import stats as st
 
 from ..claims.rules import ci_vs_threshold
+from ..claims.verdict import INCONCLUSIVE
 from ..errors import InputError
 from ..stats import bootstrap_ci
 from .lpips_nn import NearestResult, exact_nearest
@@ -25,7 +26,6 @@ from .perceptual import LPIPS
 from .neighbours import topk
 from .similarity import CORRELATION
 
-INCONCLUSIVE = "INCONCLUSIVE"
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def rank_inversion_evidence(metric: LPIPS, samples, train, *, k: int = 10, thres
     gain = _ci(r.lpips_gain, n_boot=n_boot, seed=seed)
     out = {"rerank": r, "change_rate": change, "kendall_tau": tau, "lpips_gain": gain, "n": len(r.top1_changed)}
     if not metric.genuine:
-        out.update(verdict=INCONCLUSIVE, reason="LPIPS backbone weights are not genuine (random backbone): " + metric.status["source"])
+        out.update(verdict=INCONCLUSIVE.value, reason="LPIPS backbone weights are not genuine (random backbone): " + metric.status["source"])
     else:
         d = ci_vs_threshold(f"top-1 change rate {change.estimate:.2f},", tuple(change), threshold,
                             what="LPIPS re-ranking changes the nearest neighbour", unit_note="over the samples of one trained model")
@@ -116,9 +116,9 @@ def overstated_originality_evidence(metric: LPIPS, samples, train, *, k: int = 1
     out = {"nearest": nn, "corr_indices": idx, "lpips_corr_top1": d_corr, "lpips_nn": d_nn, "relative_gap": gap, "rel_gap": rel_gap,
            "recall_at_k": recall, "hits": hit, "certified": float(nn.certified.mean()), "n": len(d_nn)}
     if not metric.genuine:
-        out.update(verdict=INCONCLUSIVE, reason="LPIPS backbone weights are not genuine (random backbone): " + metric.status["source"])
+        out.update(verdict=INCONCLUSIVE.value, reason="LPIPS backbone weights are not genuine (random backbone): " + metric.status["source"])
     elif not nn.certified.all():
-        out.update(verdict=INCONCLUSIVE, reason=f"exact search not certified for {int((~nn.certified).sum())} samples (rounding {nn.max_rounding:.2e})")
+        out.update(verdict=INCONCLUSIVE.value, reason=f"exact search not certified for {int((~nn.certified).sum())} samples (rounding {nn.max_rounding:.2e})")
     else:
         d = ci_vs_threshold(f"relative LPIPS gap {gap.estimate:.3f},", tuple(gap), threshold,
                             what="the perceptual nearest neighbour is closer than correlation's top-1", unit_note="over the samples of one trained model")
@@ -167,7 +167,7 @@ def _to_data_intensity(raw: torch.Tensor, train: torch.Tensor) -> tuple[torch.Te
 
 
 def evaluation_samples(ev, model) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """(model A's samples of a cached pair evaluation (``studies.evaluate``) at the training
+    """(model A's samples of a cached pair evaluation (``studies.evaluation``) at the training
     images' intensity and clipped to [0, 1], A's training images, notes): the perceptual claims
     judge the very samples the core claims judge."""
     train = model.train_images

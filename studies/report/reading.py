@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from ..claims.verdict import ERROR, NOT_APPLICABLE, NOT_RUN, SKIPPED
+
 # the order of K24 and T25's argument: memorisation at small N, the PSNR gap, same-noise convergence,
 # originality, then splits and attributes, the perceptual (LPIPS) measures, and last the facts about
 # the data and the model (dedup, counts, parameter count). A claim not listed here comes after the
@@ -37,8 +39,6 @@ PAPER_ORDER = (
 PROTOCOLS = ("random", "identity", "eyeglasses", "male", "footwear")
 OTHER = "other"  # the matrix column of runs that are not about one split protocol (dedup, facts, parameters)
 
-# statuses that are no verdict on purpose: counted apart from verdicts
-NOT_RUN, NOT_APPLICABLE = "not-run", "not-applicable"
 
 
 FACTS_FROM = PAPER_ORDER.index("unet-params")  # the data and model facts close the page
@@ -74,13 +74,13 @@ def outcome_label(record: dict) -> str:
     """What a badge says: the verdict, or why there is none."""
     if record.get("verdict"):
         return record["verdict"]
-    return {NOT_RUN: "NOT RUN", NOT_APPLICABLE: "NOT APPLICABLE", "error": "ERROR", "skipped": "SKIPPED"}.get(record.get("status"), "NO VERDICT")
+    return {NOT_RUN: "NOT RUN", NOT_APPLICABLE: "NOT APPLICABLE", ERROR: "ERROR", SKIPPED: "SKIPPED"}.get(record.get("status"), "NO VERDICT")
 
 
 def outcome_class(record: dict) -> str:
     if record.get("verdict"):
         return f"v-{record['verdict']}"
-    return {NOT_RUN: "v-notrun", NOT_APPLICABLE: "v-notapplicable", "error": "v-error"}.get(record.get("status"), "v-none")
+    return {NOT_RUN: "v-notrun", NOT_APPLICABLE: "v-notapplicable", ERROR: "v-error"}.get(record.get("status"), "v-none")
 
 
 def matrix(records: list[dict], claim_order: list[str]) -> dict:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..claims.registry import CLAIMS
+from ..claims.verdict import NOT_APPLICABLE, NOT_RUN, STATUSES
 
 SCHEMA = 1
 PACKAGES = ("memgen", "torch", "torchvision", "numpy", "scipy", "pillow", "lpips", "matplotlib", "jinja2", "pytest", "pytest-xdist")
-STATUSES = ("as-expected", "unexpected", "unregistered", "no-verdict", "not-run", "not-applicable", "error", "skipped")
 
 
 def machine_info() -> dict:
@@ -111,9 +111,9 @@ def build_report(records: list[dict], *, profile: str, started: float, finished:
     claims = {}
     for r in records:
         info = CLAIMS.get(r["claim"])
-        if info is not None:  # the registry's wording heads the section; a test's own wording shows with its run
+        if info is not None:  # the registry's wording: a claim test names the claim's id only
             claims.setdefault(r["claim"], {"source": info.source, "statement": info.statement, "measurable": info.measurable})
-        else:
+        else:  # a record of a claim this checkout does not register (a report rebuilt from another run's records)
             claims.setdefault(r["claim"], {"source": r["source"], "statement": r["statement"], "measurable": ""})
     return {
         "schema": SCHEMA,
@@ -130,7 +130,7 @@ def build_report(records: list[dict], *, profile: str, started: float, finished:
         # verdicts and the runs that reached none on purpose (an absent input, data without the field a
         # protocol needs) are counted apart: a missing input is not a scientific outcome
         "summary": {"total": len(records), "status": counts, "verdicts": verdicts, "with_verdict": outcomes["with_verdict"],
-                    "not_run": outcomes["not-run"], "not_applicable": outcomes["not-applicable"]},
+                    "not_run": outcomes[NOT_RUN], "not_applicable": outcomes[NOT_APPLICABLE]},
         "profile_info": profile_summary(profile),
         "phases": dict(phases or {}),
         "claims": claims,

@@ -1,4 +1,5 @@
-"""Evaluation of one A/B model pair: what every core claim reads (SPEC §6, §7).
+"""Evaluation of one A/B model pair: what every core claim reads (SPEC §6, §7), through the
+``evaluation`` fixture (fixtures/evaluation.py). The sampler it runs is ``studies.sample``.
 
 For a protocol and a training-set size N, the pair of denoisers trained on groups A and B is
 measured once and the result cached: PSNR curves of each model on its own training images and on
@@ -126,7 +127,7 @@ def evaluate_pair(model_a: Any, model_b: Any, profile: Profile, *, k: int = 10, 
         try:
             return load_evaluation(folder)
         except ArtifactError as exc:  # a corrupt entry is recomputed, never used, and the reason said
-            logging.getLogger("memgen.evaluate").warning("evaluation %s failed verification (%s); recomputing", folder, exc)
+            logging.getLogger("memgen.evaluation").warning("evaluation %s failed verification (%s); recomputing", folder, exc)
     ev = _compute(model_a, model_b, profile, k=k)
     with atomic_dir(folder) as tmp:
         np.savez(tmp / ARRAYS_FILE, **{name: getattr(ev, name) for name in _ARRAY_FIELDS})
@@ -249,7 +250,7 @@ def _compute(model_a: Any, model_b: Any, profile: Profile, *, k: int) -> PairEva
         "protocol": model_a.protocol,
         "n": int(model_a.n),
         "n_requested": int(getattr(model_a.split, "n_requested", model_a.n) or model_a.n),
-        "profile": profile.name,
+        "profile": profile.label,
         "models": {"A": model_a.key, "B": model_b.key},
         "model_configs": {"A": model_a.config, "B": model_b.config},
         "sample_config": to_dict(cfg),
