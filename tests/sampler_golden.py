@@ -38,12 +38,41 @@ FAST = dict(h0=0.05, beta=0.5, sigma_0=1.0, sigma_L=0.05, max_T=500)
 
 def fingerprint() -> dict:
     """What bit-identity of float results depends on besides the code: torch's build and the CPU
-    kernels it dispatches to."""
+    kernels it dispatches to. torch's capability level alone is not enough: two AVX512 machines
+    (2026-12-02: the recording box and a later AMD EPYC with avx512_vp2intersect and avx_vnni) gave
+    other bits in every float case, as oneDNN and the BLAS pick kernels by the exact feature set;
+    so the CPU model and its SIMD feature flags are part of the fingerprint."""
     return {
         "torch": torch.__version__,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "machine": platform.machine(),
+        "cpu_model": _cpuinfo("model name"),
+        "cpu_simd_flags_sha256": hashlib.sha256(" ".join(_simd_flags()).encode()).hexdigest()[:16],
     }
+
+
+def _cpuinfo(key: str) -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.split(":", 1)[0].strip() == key:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _simd_flags() -> list[str]:
+    flags = _cpuinfo("flags").split()
+    return sorted(f for f in flags if f.startswith(("sse", "ssse", "avx", "amx", "fma", "f16c", "vnni")) or "vnni" in f or "bf16" in f)
+
+
+def recorded_for(golden: dict, platform_: dict) -> dict | None:
+    """The recording (provenance and cases) made on ``platform_``: the file's first recording or one
+    of those added for other machines (``platforms``); None when this machine has none."""
+    for entry in [golden] + list(golden.get("platforms", [])):
+        if entry["provenance"]["platform"] == platform_:
+            return entry
+    return None
 
 
 def _sha(*arrays) -> str:
@@ -218,8 +247,18 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--commit", required=True, help="the commit whose sampler is being recorded")
     ap.add_argument("--out", type=Path, default=GOLDEN)
+    ap.add_argument("--add-platform", action="store_true",
+                    help="keep the file's recordings and add (or replace) this machine's under 'platforms'")
+    ap.add_argument("--note", default="", help="with --add-platform: why, and how the recording was checked")
     args = ap.parse_args()
     data = record(args.commit)
+    if args.add_platform:
+        golden = json.loads(args.out.read_text())
+        if golden["provenance"]["platform"] == data["provenance"]["platform"]:
+            sys.exit(f"{args.out}: its first recording is already this machine's; rerecord without --add-platform")
+        data["provenance"]["note"] = args.note
+        golden["platforms"] = [e for e in golden.get("platforms", []) if e["provenance"]["platform"] != data["provenance"]["platform"]] + [data]
+        data = golden
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out}: {len(data['cases'])} cases", file=sys.stderr)

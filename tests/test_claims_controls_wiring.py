@@ -37,7 +37,7 @@ from studies.claims.core import memorising_control, parse_case
 from studies.claims.verdict import SUPPORTED
 
 
-@pytest.mark.claim("attribute-respected", source="T25", statement="x")
+@pytest.mark.claim("attribute-respected")
 @pytest.mark.parametrize("protocol", ["eyeglasses", memorising_control("eyeglasses"), memorising_control("footwear")])
 def test_split(claim, protocol):
     protocol, control = parse_case(protocol)
@@ -46,7 +46,7 @@ def test_split(claim, protocol):
     claim.conclude(SUPPORTED, f"ran on {protocol} ({control})")
 
 
-@pytest.mark.claim("memorisation-time-grows", source="B25", statement="y")
+@pytest.mark.claim("memorisation-time-grows")
 @pytest.mark.parametrize("space", ["random-control-memorising"])
 def test_time(claim, request, space):
     _, control = parse_case(space)

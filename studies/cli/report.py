@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report.compare import render_with_comparison
+    from ..report.rerender import render_with_comparison
 
     report_dir = Path(args.report_dir).resolve() if args.report_dir else REPO / "reports"
     out = render_with_comparison(report_dir, args.compare)
