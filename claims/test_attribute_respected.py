@@ -17,14 +17,13 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import ATTRIBUTE_PROTOCOLS, claim_case, memorising_control, same_noise_grid_figure
+from studies.claims.core import claim_case, same_noise_grid_figure
 from studies.data.celeba import read_metadata
 from studies.metrics.attribute_classifier import fit_attribute_classifier
 from studies.stats import bootstrap_ci
 
 
 @pytest.mark.claim("attribute-respected")
-@pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS + tuple(memorising_control(p) for p in ATTRIBUTE_PROTOCOLS))
 def test_attribute_respected(claim, profile, zoo, evaluation, protocol):
     protocol, control = claim_case(claim, protocol)
     grid = profile.protocol(protocol)

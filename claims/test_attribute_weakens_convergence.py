@@ -22,7 +22,7 @@ import pytest
 from scipy import stats
 
 from studies.claims import operating, rules
-from studies.claims.core import ATTRIBUTE_PROTOCOLS, claim_case, distribution_figure, memorising_control, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import claim_case, distribution_figure, replicated_with_random_reference, same_noise_grid_figure
 
 # the pair-level convergence difference the power is measured at: same-noise-convergence's excess_min
 EFFECT = 0.1
@@ -35,7 +35,6 @@ NO_CONVERGENCE = ("two memorising denoisers (Zoo.memorising) on disjoint trainin
 
 
 @pytest.mark.claim("attribute-weakens-convergence")
-@pytest.mark.parametrize("protocol", ATTRIBUTE_PROTOCOLS + tuple(memorising_control(p) for p in ATTRIBUTE_PROTOCOLS))
 def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
     protocol, control = claim_case(claim, protocol)
     if control:

@@ -22,7 +22,7 @@ import pytest
 from scipy import stats
 
 from studies.claims import operating, rules
-from studies.claims.core import claim_case, distribution_figure, memorising_control, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import claim_case, distribution_figure, replicated_with_random_reference, same_noise_grid_figure
 
 # the pair-level difference in diverging share the power is measured at: 0.2, a fifth more seeds
 # of the identity pair diverge (T25's one example gives no count)
@@ -40,7 +40,6 @@ def _diverging(ev) -> np.ndarray:
 
 
 @pytest.mark.claim("identity-less-stable")
-@pytest.mark.parametrize("protocol", ["identity", memorising_control("identity")])
 def test_identity_less_stable(claim, profile, evaluation, protocol):
     protocol, control = claim_case(claim, protocol)
     if control:

@@ -25,12 +25,11 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import claim_case, memorising_control, replicated_with_random_reference
+from studies.claims.core import claim_case, replicated_with_random_reference
 from studies.stats import tost
 
 
 @pytest.mark.claim("identity-psnr-equal")
-@pytest.mark.parametrize("protocol", ["identity", memorising_control("identity")])
 def test_identity_psnr_equal(claim, profile, evaluation, protocol):
     protocol, control = claim_case(claim, protocol)
     if control:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import HELDOUT_CONTROL, MEMORISING_CONTROL, PROTOCOLS, perceptual_evidence
+from studies.claims.core import perceptual_evidence
 from studies.metrics.rerank import rank_inversion_evidence, side_by_side_figure
 
 # the difference in change rate the power is measured at (a change the figures show plainly)
@@ -27,7 +27,6 @@ EFFECT = 0.15
 
 
 @pytest.mark.claim("lpips-rank-inversion")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, HELDOUT_CONTROL))
 def test_lpips_rank_inversion(claim, protocol, profile, trained, evaluation):
     k, threshold, samples, train, ev, ref = perceptual_evidence(claim, profile, evaluation, trained, protocol, rank_inversion_evidence, "top1_change_rate")
     r = ev["rerank"]

@@ -23,7 +23,7 @@ are named ``control <kind>: ...``."""
 import numpy as np
 import pytest
 
-from studies.claims.core import GAUSSIAN_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, claim_case
+from studies.claims.core import case_grid, cell_evaluations, claim_case
 from studies.claims.rules import (
     GENERALISES,
     MEMORISES,
@@ -54,7 +54,6 @@ def _fmt_med(m) -> str:
 
 
 @pytest.mark.claim("memorised-fraction-falls")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL))
 def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol):
     protocol, control = claim_case(claim, protocol)
     kw = {"control": control} if control else {}

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import MEMORISING_CONTROL, PROTOCOLS, claim_case, median_ci, nearest_panel_figure
+from studies.claims.core import claim_case, median_ci, nearest_panel_figure
 from studies.metrics.criteria import ratio_to_memorized
 
 
 @pytest.mark.claim("memorization-small-n")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL,))
 def test_memorization_small_n(claim, profile, evaluation, trained, protocol):
     protocol, control = claim_case(claim, protocol)
     n = profile.protocol(protocol).n_grid[0]

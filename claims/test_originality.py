@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL, PROTOCOLS, case_grid, cell_evaluations, claim_case, distribution_figure, median_ci, replicate_range
+from studies.claims.core import case_grid, cell_evaluations, claim_case, distribution_figure, median_ci, replicate_range
 from studies.evaluation import heldout_images, heldout_pair
 from studies.metrics.regions import FACE_ELLIPSE, central_ellipse, compare_region
 
@@ -42,7 +42,6 @@ EFFECT = 0.1
 
 
 @pytest.mark.claim("originality")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL))
 def test_originality(claim, profile, evaluation, trained, protocol):
     protocol, control = claim_case(claim, protocol)
     n = case_grid(profile, protocol)[-1]

@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, grid_case, psnr_curves_figure
+from studies.claims.core import grid_case, psnr_curves_figure
 
 
 @pytest.mark.claim("psnr-gap")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL))
 def test_psnr_gap(claim, profile, evaluation, trained, protocol):
     protocol, control, grid, cells, evals = grid_case(claim, profile, evaluation, protocol)
     ns = [ev.n for ev in evals]

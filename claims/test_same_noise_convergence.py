@@ -16,13 +16,12 @@ import numpy as np
 import pytest
 
 from studies.claims import operating, rules
-from studies.claims.core import GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, MEMORISING_CONTROL, PROTOCOLS, distribution_figure, grid_case, same_noise_grid_figure, shift_ci, similarity_vs_n_figure
+from studies.claims.core import distribution_figure, grid_case, same_noise_grid_figure, shift_ci, similarity_vs_n_figure
 from studies.claims.rules import pair_mean_ci
 from studies.metrics.criteria import reproducibility_score
 
 
 @pytest.mark.claim("same-noise-convergence")
-@pytest.mark.parametrize("protocol", PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL))
 def test_same_noise_convergence(claim, profile, evaluation, trained, protocol):
     protocol, control, grid, cells, evals = grid_case(claim, profile, evaluation, protocol)  # evals: replicate 0 of each N, the figures
     claim.param(protocol=protocol, n_grid=[ev.n for ev in evals], pairs_per_n=[len(c) for c in cells], start=evals[0].summary["start"])

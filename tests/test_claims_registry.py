@@ -106,3 +106,31 @@ def test_verdict_command_line():
     assert cmd[3:] == ["claims/test_celeba_facts.py", "-q"]
     with pytest.raises(InputError, match="unknown profile"):
         build_command(_args(profile="nope"))
+
+
+def test_where_a_claim_applies_is_registered_once():
+    """A claim test that runs per protocol takes its cases from the registry (ClaimInfo.cases, the
+    plugin parametrises ``protocol``), so no claim module carries its own list of protocols."""
+    import inspect
+    from pathlib import Path
+
+    import pytest
+
+    from studies.claims.core import CONTROLS, PROTOCOLS
+    from studies.claims.registry import CLAIMS, ClaimInfo, register_claim
+    from studies.errors import InputError
+
+    root = Path(__file__).resolve().parents[1]
+    for info in CLAIMS.values():
+        text = (root / info.module).read_text()
+        import re
+
+        signature = re.search(r"^def test_\w+\(([^)]*)\)", text, re.M).group(1)
+        own_list = re.search(r'@pytest\.mark\.parametrize\("protocol\b', text) is not None  # split-integrity: (protocol, source) pairs
+        runs_per_protocol = re.search(r"\bprotocol\b", signature) is not None and not own_list
+        assert runs_per_protocol == bool(info.cases), f"{info.id}: cases {info.cases} vs its test's protocol argument"
+        assert '@pytest.mark.parametrize("protocol",' not in text, f"{info.module}: the cases live in the registry"
+        assert all(c in PROTOCOLS or c in CONTROLS for c in info.cases)
+    with pytest.raises(InputError, match="unknown cases"):
+        register_claim(ClaimInfo(id="x-unknown-case", source="s", statement="s", measurable="m", cases=("nowhere",)))
+    assert "x-unknown-case" not in CLAIMS and inspect.isfunction(register_claim)

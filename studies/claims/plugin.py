@@ -184,6 +184,22 @@ def _item_claim(item: pytest.Item, session: ClaimsSession) -> _ItemClaim | None:
     return _ItemClaim(info, session.claim_files(info.id))
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A claim test with a ``protocol`` argument runs once per case of its registry entry
+    (``ClaimInfo.cases``): where a claim applies is said once, in studies/claims/registry.py."""
+    marks = list(metafunc.definition.iter_markers("claim"))
+    if not marks or "protocol" not in metafunc.fixturenames or not marks[0].args:
+        return
+    if any("protocol" in m.args[0].replace(" ", "").split(",") for m in metafunc.definition.iter_markers("parametrize")):
+        return  # a test that parametrises protocol itself keeps its own list
+    try:
+        info = get_claim(marks[0].args[0])
+    except InputError:
+        return  # refused with its message when the item is made (_item_claim)
+    if info.cases:
+        metafunc.parametrize("protocol", info.cases)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
     result = yield

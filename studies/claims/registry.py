@@ -33,6 +33,10 @@ class ClaimInfo:
     zoo: bool = False  # the profile's trained models; the plugin marks its tests `zoo` (`pytest -m zoo` selects them)
     compares_with_random: bool = False  # also the random split's pair at its protocol's largest N
     replicates: str = NO_REPLICATES  # one of REPLICATE_USES
+    # the cases its test runs, one test per case (the plugin parametrises the test's `protocol`
+    # argument with them): the protocols it applies to and its known-answer controls
+    # (studies.claims.core.CONTROLS); () for a claim whose test is not run per protocol
+    cases: tuple[str, ...] = ()
 
     @property
     def uses_replicates(self) -> bool:
@@ -58,6 +62,11 @@ def register_claim(info: ClaimInfo) -> ClaimInfo:
             raise InputError(f"claim {info.id!r}: empty {field}")
     if info.replicates not in REPLICATE_USES:
         raise InputError(f"claim {info.id!r}: replicates must be one of {REPLICATE_USES}, got {info.replicates!r}")
+    from .core import CONTROLS, PROTOCOLS
+
+    unknown = [c for c in info.cases if c not in PROTOCOLS and c not in CONTROLS]
+    if unknown:
+        raise InputError(f"claim {info.id!r}: unknown cases {unknown}; a case is a protocol of studies.claims.core.PROTOCOLS or a control of CONTROLS")
     if (info.compares_with_random or info.uses_replicates) and not info.zoo:
         raise InputError(f"claim {info.id!r}: compares_with_random and replicates are needs of the zoo: set zoo=True")
     CLAIMS[info.id] = info
@@ -74,6 +83,29 @@ def get_claim(claim_id: str) -> ClaimInfo:
 def claim_ids() -> list[str]:
     return sorted(CLAIMS)
 
+
+from .core import (ATTRIBUTE_PROTOCOLS, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL,  # noqa: E402
+                   MEMORISING_CONTROL, PROTOCOLS, memorising_control)
+
+# which cases each claim runs: where it applies (a profile without a protocol ends it not applicable,
+# claims/conftest.py) and which known-answer controls it is checked on
+_ATTRIBUTE_CASES = ATTRIBUTE_PROTOCOLS + tuple(memorising_control(p) for p in ATTRIBUTE_PROTOCOLS)
+_IDENTITY_CASES = ("identity", memorising_control("identity"))
+_GRID_CASES = PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL)
+_PERCEPTUAL_CASES = PROTOCOLS + (MEMORISING_CONTROL, HELDOUT_CONTROL)
+CASES = {
+    "psnr-gap": _GRID_CASES,
+    "same-noise-convergence": _GRID_CASES,
+    "originality": _GRID_CASES + (HELDOUT_CONTROL,),
+    "memorization-small-n": PROTOCOLS + (MEMORISING_CONTROL,),
+    "memorised-fraction-falls": PROTOCOLS + (MEMORISING_CONTROL, GAUSSIAN_CONTROL),
+    "attribute-respected": _ATTRIBUTE_CASES,
+    "attribute-weakens-convergence": _ATTRIBUTE_CASES,
+    "identity-psnr-equal": _IDENTITY_CASES,
+    "identity-less-stable": _IDENTITY_CASES,
+    "lpips-rank-inversion": _PERCEPTUAL_CASES,
+    "correlation-overstates-originality": _PERCEPTUAL_CASES,
+}
 
 _ZOO = {"zoo": True}
 _CELLS = {"zoo": True, "replicates": CELL_REPLICATES}
@@ -119,4 +151,4 @@ for _id, _source, _statement, _measurable, _zoo in [
      "Perceptual nearest neighbours are closer than correlation suggests, so correlation overstates originality.",
      "recall of correlation top-k vs the exact LPIPS nearest neighbour", _ZOO),
 ]:
-    register_claim(ClaimInfo(id=_id, source=_source, statement=_statement, measurable=_measurable, **_zoo))
+    register_claim(ClaimInfo(id=_id, source=_source, statement=_statement, measurable=_measurable, cases=CASES.get(_id, ()), **_zoo))
