@@ -15,35 +15,28 @@ seeds 2/3 and 4/5 (scripts/seed_check.py --attributes). Until 2026-12-02 each re
 a per-seed Mann-Whitney test and all had to agree; those tests are still reported, not decided on.
 
 The memorising control on an attribute split (``<attribute>-control-memorising``) ends not applicable,
-saying why (``NO_CONVERGENCE``)."""
+saying why (``core.NO_CONVERGENCE``)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from studies.claims import operating, rules
-from studies.claims.core import claim_case, distribution_figure, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import convergence_vs_random_case, distribution_figure, same_noise_grid_figure
+
+# what the memorising control lacks here (core.NO_CONVERGENCE: the case ends not applicable)
+NO_ANSWER = ("convergence is absent on the attribute split and on the random "
+             "one alike, and what is left (the residual same-noise correlation "
+             "of two copies) is not what the claim compares")
 
 # the pair-level convergence difference the power is measured at: same-noise-convergence's excess_min
 EFFECT = 0.1
 
-# the memorising control on this split: not applicable, and why (no known answer to check)
-NO_CONVERGENCE = ("two memorising denoisers (Zoo.memorising) on disjoint training sets do not converge on either split "
-                  "(SPEC section 10; same-noise-convergence [random-control-memorising]): {what}, so this comparison of "
-                  "convergence between splits has no known answer to check; the control's known answers are checked by "
-                  "same-noise-convergence, memorization-small-n and originality")
-
 
 @pytest.mark.claim("attribute-weakens-convergence")
 def test_attribute_weakens_convergence(claim, profile, evaluation, protocol):
-    protocol, control = claim_case(claim, protocol)
-    if control:
-        claim.not_applicable(NO_CONVERGENCE.format(what="convergence is absent on the attribute split and on the random "
-                                                         "one alike, and what is left (the residual same-noise correlation "
-                                                         "of two copies) is not what the claim compares"))
-    pairs = replicated_with_random_reference(profile, evaluation, protocol)
+    protocol, pairs = convergence_vs_random_case(claim, profile, evaluation, protocol, no_answer=NO_ANSWER)
     ev, ref = pairs[0]
-    claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs))
     per = []
     for e, f in pairs:
         conv_attr = e.ab - np.median(e.null)

@@ -15,40 +15,34 @@ it. Until 2026-12-02 the seeds of all replicates were pooled into one Fisher exa
 treats 3 x 64 seeds as independent; the pooled test is still reported, not decided on.
 
 The memorising control on the identity split (``identity-control-memorising``) ends not applicable,
-saying why (``NO_CONVERGENCE``)."""
+saying why (``core.NO_CONVERGENCE``)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from studies.claims import operating, rules
-from studies.claims.core import claim_case, distribution_figure, replicated_with_random_reference, same_noise_grid_figure
+from studies.claims.core import convergence_vs_random_case, distribution_figure, same_noise_grid_figure
 
 # the pair-level difference in diverging share the power is measured at: 0.2, a fifth more seeds
 # of the identity pair diverge (T25's one example gives no count)
 EFFECT = 0.2
-
-# the memorising control on this split: not applicable, and why (no known answer to check)
-NO_CONVERGENCE = ("two memorising denoisers (Zoo.memorising) on disjoint training sets do not converge on either split "
-                  "(SPEC section 10; same-noise-convergence [random-control-memorising]): {what}, so this comparison of "
-                  "convergence between splits has no known answer to check; the control's known answers are checked by "
-                  "same-noise-convergence, memorization-small-n and originality")
 
 
 def _diverging(ev) -> np.ndarray:
     return ev.ab <= np.quantile(ev.null, 0.95)
 
 
+# what the memorising control lacks here (core.NO_CONVERGENCE: the case ends not applicable)
+NO_ANSWER = ("a seed diverges on both splits whenever chance does not make "
+             "its two copies alike, so both shares of diverging seeds measure "
+             "chance, not stability")
+
+
 @pytest.mark.claim("identity-less-stable")
 def test_identity_less_stable(claim, profile, evaluation, protocol):
-    protocol, control = claim_case(claim, protocol)
-    if control:
-        claim.not_applicable(NO_CONVERGENCE.format(what="a seed diverges on both splits whenever chance does not make "
-                                                         "its two copies alike, so both shares of diverging seeds measure "
-                                                         "chance, not stability"))
-    pairs = replicated_with_random_reference(profile, evaluation, "identity")
+    protocol, pairs = convergence_vs_random_case(claim, profile, evaluation, protocol, no_answer=NO_ANSWER)
     ev, ref = pairs[0]
-    claim.param(protocol=protocol, n=ev.n, reference="random", replicates=len(pairs))
     div_id = np.concatenate([_diverging(e) for e, _ in pairs])
     div_rd = np.concatenate([_diverging(r) for _, r in pairs])
     table = [[int(div_id.sum()), int((~div_id).sum())], [int(div_rd.sum()), int((~div_rd).sum())]]

@@ -79,6 +79,25 @@ def with_random_reference(profile, evaluation, protocol: str):
     return ev, evaluation("random", ev.n)
 
 
+# why the memorising control has no known answer for a comparison of convergence between splits
+NO_CONVERGENCE = ("two memorising denoisers (Zoo.memorising) on disjoint training sets do not converge on either split "
+                  "(SPEC section 10; same-noise-convergence [random-control-memorising]): {what}, so this comparison of "
+                  "convergence between splits has no known answer to check; the control's known answers are checked by "
+                  "same-noise-convergence, memorization-small-n and originality")
+
+
+def convergence_vs_random_case(claim, profile, evaluation, case: str, *, no_answer: str) -> tuple[str, list]:
+    """The opening of a claim comparing a split's same-noise convergence with the random split's at
+    equal N: (protocol, every replicate's (pair, random pair)), the parametrisation recorded. Its
+    memorising control ends not applicable (``NO_CONVERGENCE`` with ``no_answer``: what is absent)."""
+    protocol, control = claim_case(claim, case)
+    if control:
+        claim.not_applicable(NO_CONVERGENCE.format(what=no_answer))
+    pairs = replicated_with_random_reference(profile, evaluation, protocol)
+    claim.param(protocol=protocol, n=pairs[0][0].n, reference="random", replicates=len(pairs))
+    return protocol, pairs
+
+
 def replicated_with_random_reference(profile, evaluation, protocol: str) -> list:
     """``with_random_reference`` for each of ``profile.replicates`` training-seed replicates: a list
     of (pair of ``protocol``, random pair) at the protocol's largest N, replicate 0 first."""
