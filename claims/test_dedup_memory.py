@@ -15,13 +15,16 @@ from studies.data.dedup_measure import measure
 
 N_FULL, B_FULL = 202_589, 5000
 CLAIMED = 400e6
-GRID = [(3000, 500), (3000, 1500), (6000, 500), (6000, 1500), (6000, 3000)]
+# N spans 3,000..12,000 so that the per-image term β is fitted over 9,000 images: over 3,000 (the grid
+# until 2026-12-02) a few MB of measurement noise moved the extrapolation to 202,589 images by ~1 GB
+GRID = [(3000, 500), (3000, 1500), (6000, 500), (6000, 1500), (6000, 3000), (12000, 500), (12000, 1500)]
+REPEATS = 3  # each point's peak is the largest of 3 measurements: a sampled peak can only be missed, never invented
 
 
 @pytest.mark.claim("dedup-memory")
 def test_dedup_memory(claim):
     claim.param(n_full=N_FULL, block=B_FULL, resolution=40, grid=[list(g) for g in GRID])
-    claim.method("peak RSS above the input (2 ms sampling) of the published listing at a grid of (N, b); least-squares fit "
+    claim.method(f"peak RSS above the input (2 ms sampling, glibc mmap threshold fixed at 64 KiB, largest of {REPEATS} runs) of the published listing at a grid of (N, b); least-squares fit "
                  "peak = α·b² + β·N + γ; extrapolated to (202,589, 5000); relative error vs the claimed 400 MB against a registered tolerance")
     dense_gb = N_FULL**2 * 4 / 1e9
     claim.measure("dense N x N float32 matrix", round(dense_gb), threshold=164, direction="==", unit="GB")
@@ -30,7 +33,7 @@ def test_dedup_memory(claim):
     rows, fit_rows, fit_y = [], [], []
     for n, b in GRID:
         sub = np.ascontiguousarray(x[:n])
-        m = measure(lambda: remove_duplicates(sub, method="blockwise_published", block=b))
+        m = max((measure(lambda: remove_duplicates(sub, method="blockwise_published", block=b)) for _ in range(REPEATS)), key=lambda r: r.peak_bytes)
         e = measure(lambda: remove_duplicates(sub, method="exact", block=b))
         rows.append([n, b, round(m.peak_bytes / 1e6, 1), round(e.peak_bytes / 1e6, 1), round(dense_bytes(n) / 1e6, 1)])
         fit_rows.append([b * b, n, 1.0])
