@@ -36,7 +36,8 @@ def _fix_malloc_thresholds() -> None:
     heap and freed memory stays resident: the baseline and the peak then depend on what ran before,
     and the dedup-memory fit swung between 0.44 and 2.8 GB from run to run (2026-12-02). Fixing the
     thresholds makes the resident set follow the live arrays; it changes no result, only where
-    memory comes from."""
+    memory comes from, but every large allocation then costs a system call: so it is done only in
+    the child process of ``blockwise_peaks``, never in a test session or a CLI run."""
     if _FIXED[0]:
         return
     try:
@@ -58,7 +59,6 @@ def _trim() -> None:
 
 
 def measure(fn: Callable[[], Any], *, interval: float = 0.002) -> Measured:
-    _fix_malloc_thresholds()
     _trim()
     proc = psutil.Process()
     base = proc.memory_info().rss
@@ -84,3 +84,32 @@ def measure(fn: Callable[[], Any], *, interval: float = 0.002) -> Measured:
         thread.join()
     peak[0] = max(peak[0], proc.memory_info().rss)
     return Measured(value, seconds, max(0, peak[0] - base), torch.cuda.max_memory_allocated() if cuda else None)
+
+
+def blockwise_peaks(grid: list[tuple[int, int]], *, res: int = 40, seed: int = 0, repeats: int = 3) -> list[tuple[int, int, int, int]]:
+    """(N, b, peak bytes of blockwise_published, peak bytes of exact) at each (N, b) of ``grid`` on the
+    face-like arrays (``dedup_facelike``), measured in a fresh spawned process with fixed malloc
+    thresholds; blockwise_published's peak is the largest of ``repeats`` runs (a sampled peak can be
+    missed, never invented). The dedup-memory claim's measurement."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_blockwise_peaks, [tuple(g) for g in grid], res, seed, repeats).result()
+
+
+def _blockwise_peaks(grid, res, seed, repeats):
+    import numpy as np
+
+    from .dedup import remove_duplicates
+    from .dedup_facelike import facelike
+
+    _fix_malloc_thresholds()
+    x, _ = facelike(max(n for n, _ in grid), res=res, seed=seed)
+    out = []
+    for n, b in grid:
+        sub = np.ascontiguousarray(x[:n])
+        peak = max(measure(lambda: remove_duplicates(sub, method="blockwise_published", block=b)).peak_bytes for _ in range(repeats))
+        exact = measure(lambda: remove_duplicates(sub, method="exact", block=b)).peak_bytes
+        out.append((n, b, int(peak), int(exact)))
+    return out
