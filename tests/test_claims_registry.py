@@ -47,7 +47,7 @@ def test_registered_zoo_needs_match_what_the_claim_modules_read():
     root = Path(__file__).resolve().parents[1]
     for info in CLAIMS.values():
         text = (root / info.module).read_text(encoding="utf-8")
-        with_random = "replicated_with_random_reference(" in text
+        with_random = any(s in text for s in ("replicated_with_random_reference(", "convergence_vs_random_case("))
         cells = any(s in text for s in ("cell_evaluations(", "grid_case(", "replicate=r"))
         expected = WITH_RANDOM_REPLICATES if with_random else CELL_REPLICATES if cells else NO_REPLICATES
         zoo = re.search(r"def test_\w+\([^)]*\b(evaluation|trained|zoo)\b", text) is not None  # a fixture of trained models
