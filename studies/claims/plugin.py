@@ -190,8 +190,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marks = list(metafunc.definition.iter_markers("claim"))
     if not marks or "protocol" not in metafunc.fixturenames or not marks[0].args:
         return
-    if any("protocol" in m.args[0].replace(" ", "").split(",") for m in metafunc.definition.iter_markers("parametrize")):
-        return  # a test that parametrises protocol itself keeps its own list
+    for m in metafunc.definition.iter_markers("parametrize"):
+        names = m.args[0] if m.args else m.kwargs.get("argnames", ())
+        if "protocol" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return  # a test that parametrises protocol itself keeps its own list
     try:
         info = get_claim(marks[0].args[0])
     except InputError:

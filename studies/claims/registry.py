@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 
 from ..errors import InputError
+from .core import (ATTRIBUTE_PROTOCOLS, CONTROLS, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL, MEMORISING_CONTROL,
+                   PROTOCOLS, memorising_control)
 
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -62,8 +64,6 @@ def register_claim(info: ClaimInfo) -> ClaimInfo:
             raise InputError(f"claim {info.id!r}: empty {field}")
     if info.replicates not in REPLICATE_USES:
         raise InputError(f"claim {info.id!r}: replicates must be one of {REPLICATE_USES}, got {info.replicates!r}")
-    from .core import CONTROLS, PROTOCOLS
-
     unknown = [c for c in info.cases if c not in PROTOCOLS and c not in CONTROLS]
     if unknown:
         raise InputError(f"claim {info.id!r}: unknown cases {unknown}; a case is a protocol of studies.claims.core.PROTOCOLS or a control of CONTROLS")
@@ -83,9 +83,6 @@ def get_claim(claim_id: str) -> ClaimInfo:
 def claim_ids() -> list[str]:
     return sorted(CLAIMS)
 
-
-from .core import (ATTRIBUTE_PROTOCOLS, GAUSSIAN_CONTROL, GAUSSIAN_UNET_CONTROL, HELDOUT_CONTROL,  # noqa: E402
-                   MEMORISING_CONTROL, PROTOCOLS, memorising_control)
 
 # which cases each claim runs: where it applies (a profile without a protocol ends it not applicable,
 # claims/conftest.py) and which known-answer controls it is checked on

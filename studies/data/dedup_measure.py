@@ -27,7 +27,6 @@ class Measured:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
-_FIXED = [False]
 
 
 def _fix_malloc_thresholds() -> None:
@@ -38,15 +37,12 @@ def _fix_malloc_thresholds() -> None:
     thresholds makes the resident set follow the live arrays; it changes no result, only where
     memory comes from, but every large allocation then costs a system call: so it is done only in
     the child process of ``blockwise_peaks``, never in a test session or a CLI run."""
-    if _FIXED[0]:
-        return
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, 64 * 1024)
         libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024)
     except (OSError, AttributeError):
         pass  # not glibc: RSS is still measured, with the allocator's own habits
-    _FIXED[0] = True
 
 
 def _trim() -> None:
