@@ -463,6 +463,8 @@ def build_one(root: str, celeba_dir: Optional[str], profile: Union[str, Profile]
     say on stdout whether this process trained the model or found it built (a Slurm job's log)."""
     if threads:
         torch.set_num_threads(threads)
+    if report:
+        _stop_on_sigterm()
     prof = _profile(profile)
     zoo = Zoo(root, celeba_dir=celeba_dir, progress=False, eval_every=eval_every)
     spec = ModelSpec(prof.name, protocol, group, n, prof.replicate)
@@ -470,6 +472,26 @@ def build_one(root: str, celeba_dir: Optional[str], profile: Union[str, Profile]
     if report:
         print(f"memgen-zoo: {'trained' if zoo.trained else 'found built'} {spec.label()} in {folder}", flush=True)
     return folder
+
+
+class JobStopped(BaseException):
+    """Raised in a cluster job when Slurm sends SIGTERM (scancel, time limit, preemption). A
+    BaseException, so no ``except Exception`` on the way out swallows it."""
+
+
+def _stop_on_sigterm() -> None:
+    """Stop a cluster job's training at once on SIGTERM. Slurm sends SIGTERM on ``scancel``, at
+    the time limit and on preemption, then SIGKILL after the cluster's KillWait; submitit's job
+    wrapper ignores SIGTERM (it checkpoints on SIGUSR2), so without this a job keeps training through
+    KillWait and may finish after it was cancelled. Stopping mid-epoch loses nothing that counts:
+    the last checkpoint was written atomically at an epoch's end and a rebuild resumes from it."""
+    import signal
+
+    def stop(signum, frame):
+        raise JobStopped(f"stopped by signal {signal.Signals(signum).name} (Slurm cancel, time limit or preemption); "
+                         "the last checkpoint stays and a rebuild resumes from it")
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "local", workers: int = 1,
