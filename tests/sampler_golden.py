@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from studies.machine import cpu_model, simd_flags_sha256
+
 GOLDEN = Path(__file__).resolve().parent / "golden" / "sampler.json"
 
 SHAPE = (1, 8, 8)
@@ -46,24 +48,9 @@ def fingerprint() -> dict:
         "torch": torch.__version__,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "machine": platform.machine(),
-        "cpu_model": _cpuinfo("model name"),
-        "cpu_simd_flags_sha256": hashlib.sha256(" ".join(_simd_flags()).encode()).hexdigest()[:16],
+        "cpu_model": cpu_model(),
+        "cpu_simd_flags_sha256": simd_flags_sha256(),
     }
-
-
-def _cpuinfo(key: str) -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.split(":", 1)[0].strip() == key:
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _simd_flags() -> list[str]:
-    flags = _cpuinfo("flags").split()
-    return sorted(f for f in flags if f.startswith(("sse", "ssse", "avx", "amx", "fma", "f16c", "vnni")) or "vnni" in f or "bf16" in f)
 
 
 def recorded_for(golden: dict, platform_: dict) -> dict | None:

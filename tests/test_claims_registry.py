@@ -93,6 +93,31 @@ def test_contradicted_prediction_kept_beside_its_snapshot(tmp_path):
         load_expectations(path, "psnr-gap")
 
 
+def test_machine_keyed_snapshot_applies_on_its_machine_only(tmp_path, monkeypatch):
+    import studies.claims.expectations as expectations
+
+    path = tmp_path / "psnr-gap.toml"
+    path.write_text('[smoke.random]\nexpected = "INCONCLUSIVE"\nkind = "snapshot"\n'
+                    'machines = { "CPU X / 0123" = "REFUTED" }\nmachines_why = "seen on X"\nprovenance = "p"\nwhy = "w"\n')
+    monkeypatch.setattr(expectations, "machine_key", lambda: "CPU Y / 4567")
+    e = lookup(load_expectations(path, "psnr-gap"), "smoke", "random")
+    assert (e.expected.value, e.machine, e.why) == ("INCONCLUSIVE", None, "w")
+    monkeypatch.setattr(expectations, "machine_key", lambda: "CPU X / 0123")
+    e = lookup(load_expectations(path, "psnr-gap"), "smoke", "random")
+    assert (e.expected.value, e.machine, e.kind) == ("REFUTED", "CPU X / 0123", "snapshot") and "seen on X" in e.provenance
+    # on a prediction, a machine's own verdict is an observation that contradicted it there
+    path.write_text('[smoke.random]\nexpected = "SUPPORTED"\nkind = "prediction"\n'
+                    'machines = { "CPU X / 0123" = "INCONCLUSIVE" }\nmachines_why = "fails on X"\nprovenance = "p"\nwhy = "w"\n')
+    e = lookup(load_expectations(path, "psnr-gap"), "smoke", "random")
+    assert (e.expected.value, e.kind, e.predicted.value, e.finding) == ("INCONCLUSIVE", "snapshot", "SUPPORTED", "fails on X")
+    path.write_text('[smoke.random]\nexpected = "SUPPORTED"\nmachines = { "CPU X / 0123" = "MAYBE" }\nmachines_why = "m"\nprovenance = "p"\nwhy = "w"\n')
+    with pytest.raises(InputError, match="MAYBE"):
+        load_expectations(path, "psnr-gap")
+    path.write_text('[smoke.random]\nexpected = "SUPPORTED"\nmachines = { "CPU X / 0123" = "REFUTED" }\nprovenance = "p"\nwhy = "w"\n')
+    with pytest.raises(InputError, match="'machines' needs 'machines_why'"):
+        load_expectations(path, "psnr-gap")
+
+
 def _args(**kw):
     base = dict(profile=None, k=None, n=None, report_dir=None, recalibrate=False, celeba=None, pytest_args=[], array=None, images=None, labels=None)
     base.update(kw)

@@ -20,13 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..machine import machine_key
 from ..profiles import profile_names
 from .registry import get_claim
 from .verdict import Verdict, parse_verdict
 
 ANY = "*"
 _EXPECTATION_KEYS = {"expected": True, "provenance": True, "why": True, "kind": False, "commit": False, "date": False, "run": False,
-                     "predicted": False, "finding": False}
+                     "predicted": False, "finding": False, "machines": False, "machines_why": False}
+# A snapshot observed to differ between machines (the same code and seeds, another CPU's float rounding,
+# studies/machine.py) keeps the verdict seen on each: ``machines`` maps a machine key
+# ("<cpu model> / <SIMD flags hash>", studies.machine.machine_key) to the verdict observed there, and
+# ``machines_why`` says where and when. On a listed machine that verdict is the expected one; elsewhere
+# ``expected`` is. On a prediction, a listed machine's verdict is an observation that contradicted it
+# there: on that machine the entry reads as a snapshot that keeps the prediction (``predicted``) and
+# says why (``machines_why`` as its finding).
 # A prediction the observation contradicted is not deleted: the entry becomes the snapshot of the
 # observed verdict (so CI still catches a change) and keeps ``predicted`` (the verdict committed
 # before the data was seen) and ``finding`` (what the mismatch says), which the report shows beside
@@ -52,6 +60,7 @@ class Expectation:
     kind: str = SNAPSHOT  # PREDICTION or SNAPSHOT
     predicted: Verdict | None = None  # a snapshot's earlier prediction that the observation contradicted
     finding: str = ""
+    machine: str | None = None  # the machine key whose own snapshot ``expected`` is (``machines``), else None
 
     @property
     def section(self) -> str:
@@ -182,9 +191,14 @@ def _check_entry(entry: object, keys: dict[str, bool], loc: _Located, profile: s
         raise loc.error(f"{where}: 'predicted' belongs to a snapshot (kind = \"snapshot\") that replaced a contradicted prediction", profile, key, "predicted")
     if "predicted" in entry and not (isinstance(entry.get("finding"), str) and entry["finding"].strip()):
         raise loc.error(f"{where}: 'predicted' needs 'finding', what the mismatch with the observation says", profile, key, "finding")
-    for k in ("commit", "date", "run", "unit", "finding"):
+    for k in ("commit", "date", "run", "unit", "finding", "machines_why"):
         if k in entry and not isinstance(entry[k], str):
             raise loc.error(f"{where}: {k!r} must be a string", profile, key, k)
+    if "machines" in entry:
+        if not isinstance(entry["machines"], dict) or not entry["machines"]:
+            raise loc.error(f"{where}: 'machines' must be a table of machine key = verdict", profile, key, "machines")
+        if not (isinstance(entry.get("machines_why"), str) and entry["machines_why"].strip()):
+            raise loc.error(f"{where}: 'machines' needs 'machines_why', where and when each machine's verdict was observed", profile, key, "machines_why")
     return entry
 
 
@@ -212,10 +226,29 @@ def load_expectations(path: str | os.PathLike, claim_id: str) -> dict[tuple[str,
                     predicted = parse_verdict(entry["predicted"], where=f"[{_header(profile, key)}] predicted")
                 except InputError as exc:
                     raise loc.error(str(exc), profile, key, "predicted") from None
+            provenance, why, machine = entry["provenance"].strip(), entry["why"].strip(), None
+            here = machine_key()
+            if here in entry.get("machines", {}):
+                try:
+                    expected = parse_verdict(entry["machines"][here], where=f"[{_header(profile, key)}] machines.{here!r}")
+                except InputError as exc:
+                    raise loc.error(str(exc), profile, key, "machines") from None
+                machine, note = here, entry["machines_why"].strip()
+                if entry.get("kind", SNAPSHOT) == PREDICTION and expected != parse_verdict(entry["expected"]):
+                    entry = {**entry, "kind": SNAPSHOT, "finding": note}
+                    predicted = parse_verdict(entry["expected"])
+                provenance = f"on this machine ({here}): {note} Elsewhere: {provenance}"
+                why = f"snapshot of this machine ({here}): {note}"
+            else:
+                for m, v in entry.get("machines", {}).items():
+                    try:
+                        parse_verdict(v, where=f"[{_header(profile, key)}] machines.{m!r}")
+                    except InputError as exc:
+                        raise loc.error(str(exc), profile, key, "machines") from None
             out[(profile, key)] = Expectation(
-                claim=claim_id, profile=profile, key=key, expected=expected, provenance=entry["provenance"].strip(),
-                why=entry["why"].strip(), file=str(path), line=loc.line(profile, key), kind=entry.get("kind", SNAPSHOT),
-                predicted=predicted, finding=entry.get("finding", "").strip(),
+                claim=claim_id, profile=profile, key=key, expected=expected, provenance=provenance,
+                why=why, file=str(path), line=loc.line(profile, key), kind=entry.get("kind", SNAPSHOT),
+                predicted=predicted, finding=entry.get("finding", "").strip(), machine=machine,
             )
     return out
 

@@ -351,7 +351,9 @@ class Claim:
             if self.expectation is None
             else {"kind": self.expectation.kind, "provenance": self.expectation.provenance, "why": self.expectation.why, "file": self.expectation.file, "line": self.expectation.line, "section": self.expectation.section,
                   # a contradicted prediction kept beside the snapshot that replaced it (expectations.py)
-                  "predicted": None if self.expectation.predicted is None else self.expectation.predicted.value, "finding": self.expectation.finding},
+                  "predicted": None if self.expectation.predicted is None else self.expectation.predicted.value, "finding": self.expectation.finding,
+                  # the machine whose own snapshot applied (a verdict that differs with the CPU's float rounding), else None
+                  "machine": self.expectation.machine},
         }
 
 
