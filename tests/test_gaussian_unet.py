@@ -84,9 +84,14 @@ class _KnownSigmaMMSE(torch.nn.Module):
 
 def test_the_mmse_has_no_excess_and_other_denoisers_have_a_positive_one():
     sig = [0.01, 0.05, 0.2]
-    for s in sig:  # the MMSE itself: excess exactly 0 (same noisy images)
+    # the MMSE itself: excess 0 up to float64 rounding (same noisy images). The bound is relative 1e-8: the
+    # model's MSE and the MMSE come by different float64 matrix products, whose rounding depends on the
+    # CPU's kernels (1.1e-9 on a 2-core Intel Xeon box, 2026-12-03; under 1e-9 on the AMD EPYC box of
+    # 2026-12-02); the real excesses checked below are orders of magnitude larger
+    for s in sig:
         (row,) = mmse_rows(_model(_KnownSigmaMMSE(s)), RES, [s])
-        assert abs(row["excess"]) < 1e-9 * row["mmse"] and row["excess_ci"][0] <= 0 <= row["excess_ci"][1] + 1e-15
+        tol = 1e-8 * row["mmse"]
+        assert abs(row["excess"]) < tol and row["excess_ci"][0] <= tol and -tol <= row["excess_ci"][1]
     blind = mmse_rows(_model(GaussianDenoiser(np.full(RES**2, MEAN), spectrum_covariance(RES))), RES, sig)
     # the true covariance with sigma estimated from 64 pixels: above the bound, most at small sigma, where the estimate matters most
     assert all(r["excess_ci"][0] > 0 for r in blind) and blind[0]["excess_db"] > blind[-1]["excess_db"]
