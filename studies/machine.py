@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -38,6 +39,7 @@ def simd_flags_sha256() -> str:
     return hashlib.sha256(" ".join(simd_flags()).encode()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=1)  # read once per process: every expectation file asks
 def machine_key() -> str:
     """``<cpu model> / <SIMD flags hash>``: the key of a machine-keyed snapshot."""
     return f"{cpu_model()} / {simd_flags_sha256()}"

@@ -227,24 +227,21 @@ def load_expectations(path: str | os.PathLike, claim_id: str) -> dict[tuple[str,
                 except InputError as exc:
                     raise loc.error(str(exc), profile, key, "predicted") from None
             provenance, why, machine = entry["provenance"].strip(), entry["why"].strip(), None
-            here = machine_key()
-            if here in entry.get("machines", {}):
+            machines = {}
+            for m, v in entry.get("machines", {}).items():
                 try:
-                    expected = parse_verdict(entry["machines"][here], where=f"[{_header(profile, key)}] machines.{here!r}")
+                    machines[m] = parse_verdict(v, where=f"[{_header(profile, key)}] machines.{m!r}")
                 except InputError as exc:
                     raise loc.error(str(exc), profile, key, "machines") from None
-                machine, note = here, entry["machines_why"].strip()
-                if entry.get("kind", SNAPSHOT) == PREDICTION and expected != parse_verdict(entry["expected"]):
+            here = machine_key()
+            if here in machines:
+                machine, note, written = here, entry["machines_why"].strip(), expected
+                expected = machines[here]
+                if entry.get("kind", SNAPSHOT) == PREDICTION and expected != written:
                     entry = {**entry, "kind": SNAPSHOT, "finding": note}
-                    predicted = parse_verdict(entry["expected"])
+                    predicted = written
                 provenance = f"on this machine ({here}): {note} Elsewhere: {provenance}"
                 why = f"snapshot of this machine ({here}): {note}"
-            else:
-                for m, v in entry.get("machines", {}).items():
-                    try:
-                        parse_verdict(v, where=f"[{_header(profile, key)}] machines.{m!r}")
-                    except InputError as exc:
-                        raise loc.error(str(exc), profile, key, "machines") from None
             out[(profile, key)] = Expectation(
                 claim=claim_id, profile=profile, key=key, expected=expected, provenance=provenance,
                 why=why, file=str(path), line=loc.line(profile, key), kind=entry.get("kind", SNAPSHOT),

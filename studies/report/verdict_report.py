@@ -13,6 +13,7 @@ from typing import Optional
 
 from ..claims.registry import CLAIMS
 from ..claims.verdict import NOT_APPLICABLE, NOT_RUN, STATUSES
+from ..machine import cpu_model, machine_key
 
 SCHEMA = 1
 PACKAGES = ("memgen", "torch", "torchvision", "numpy", "scipy", "pillow", "lpips", "matplotlib", "jinja2", "pytest", "pytest-xdist")
@@ -30,20 +31,10 @@ def machine_info() -> dict:
         # the CPU and the vector ISA torch dispatches to: trained weights are bit-identical for a seed on
         # one machine, but another ISA rounds differently and a chaotic training run ends elsewhere, so a
         # snapshot verdict's provenance needs them
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
+        "machine_key": machine_key(),  # the key of machine-keyed expectations (studies/machine.py)
         "torch_cpu_capability": _torch_cpu_capability(),
     }
-
-
-def _cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
 
 
 def _torch_cpu_capability() -> str | None:
