@@ -5,7 +5,7 @@ Measured per protocol: for every N of its grid, the pair's F_mem, the share of i
 and B, all seeds, each against its own model's training set) whose nearest / second-nearest L2
 distance ratio is below 1/3 (Gu et al.), with a 95% percentile bootstrap CI of 1,000 resamples
 (Bonnaire et al.'s compute_fmem.py). The pair is the unit: one F_mem per pair, one pair per N, and
-at the largest N every training-seed replicate of the profile. Decision:
+at the largest N every training-seed replicate the profile trains there. Decision:
 ``studies.claims.rules.decide_fraction_falls``.
 
 Also recorded: the per-model table of the field's measures (every model of the protocol's grid and
@@ -59,10 +59,12 @@ def test_memorised_fraction_falls(claim, profile, evaluation, trained, protocol)
     kw = {"control": control} if control else {}
     grid = case_grid(profile, protocol)
     evals = [evaluation(protocol, n, **kw) for n in grid]
-    if control:  # every replicate the control has at the largest N (studies.claims.core.replicate_range)
-        largest = cell_evaluations(profile, evaluation, protocol, grid[-1], control)
-    else:
-        largest = [evals[-1]] + [evaluation(protocol, grid[-1], replicate=r) for r in range(1, profile.replicates)]
+    # every replicate the profile trains (or the control has) at the largest N, as every claim reads a
+    # cell (studies.claims.core.replicate_range): one pair where the profile replicates another N
+    # (fashion: replicates at 18,000, random's largest N is 30,000). Before 2026-12-03 this claim
+    # asked for replicates at the largest N regardless, which trained 4 models no other claim and no
+    # plan knew of (6 of fashion's 49.6 minutes); smoke and fashion_ci read the same pairs as before.
+    largest = cell_evaluations(profile, evaluation, protocol, grid[-1], control)
     claim.param(protocol=protocol, n_grid=[ev.n for ev in evals], replicates_at_largest_n=len(largest),
                 samples_per_pair=2 * len(evals[0].ab), bootstrap="percentile, 1000 resamples, 95%, seed 0")
     memorising, generalising = claim.threshold("fmem_memorising"), claim.threshold("fmem_generalising")

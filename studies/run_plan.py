@@ -142,8 +142,12 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
     for protocol, n, r in pairs:
         prof = profile.replica(r)
         try:
-            a = SimpleNamespace(key=zoo.address(prof, protocol, "A", n))
-            b = SimpleNamespace(key=zoo.address(prof, protocol, "B", n))
+            # the dataset too: a data set's own held-out images (Fashion-MNIST's test set) are part of
+            # the evaluation key (studies.evaluation.evaluation_key); without it the plan called every
+            # cached fashion pair "to evaluate"
+            ds = zoo.dataset(prof, protocol)
+            a = SimpleNamespace(key=zoo.address(prof, protocol, "A", n), dataset=ds)
+            b = SimpleNamespace(key=zoo.address(prof, protocol, "B", n), dataset=ds)
         except Exception:  # a split this data cannot give: the claim says so when it runs
             continue
         if (root / evaluation_key(a, b, prof, k=10) / SUMMARY_FILE).is_file():

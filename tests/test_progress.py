@@ -121,6 +121,29 @@ def test_plan_counts_cached_models_and_uses_the_measured_rate(tiny, tmp_path):
     assert f"{len(needed) - 1} to train (2 at a time)" in text and "2 A/B pairs, 0 cached" in text
 
 
+def test_plan_counts_a_pair_cached_under_the_key_the_evaluation_uses(tiny, tmp_path, monkeypatch):
+    """The plan's evaluation key is the fixture's, held-out set included: a data set with its own
+    held-out images (Fashion-MNIST's test set) once made the plan call every cached pair "to evaluate"."""
+    from studies.evaluation import SUMMARY_FILE, evaluation_key
+    from studies.run_plan import make_plan
+    from studies.zoo import Zoo, build_missing
+
+    monkeypatch.setenv("MEMGEN_CACHE", str(tmp_path / "cache"))
+    zoo = Zoo(tmp_path / "zoo", progress=False)
+    needed = zoo.specs(tiny)
+    pair = [s for s in needed if s.protocol == "random" and s.n == 3]
+    build_missing(zoo, pair, profiles={tiny.name: tiny})
+    ds = zoo.dataset(tiny, "random")
+    monkeypatch.setitem(ds.manifest, "heldout", {"sha256": "0" * 64})  # as a data set with its own test images has
+    a, b = zoo.get(tiny, "random", "A", 3), zoo.get(tiny, "random", "B", 3)
+    assert a.dataset is ds
+    summary = tmp_path / "cache" / "evaluations" / evaluation_key(a, b, tiny, k=10) / SUMMARY_FILE
+    summary.parent.mkdir(parents=True)
+    summary.write_text("{}")
+    plan = make_plan(zoo, tiny, needed, [], workers=1)
+    assert plan.pairs_cached == 1
+
+
 def test_zoo_build_cli_prints_the_plan_and_a_line_per_model(tiny, tmp_path, capsys):
     from studies.cli import main as memgen
 
