@@ -12,10 +12,10 @@ from hypothesis import strategies as hs
 from scipy import stats as st
 
 from studies.errors import InputError
-from studies.metrics.lpips_nn import brute_force_nearest, exact_nearest, lpips_matrix
+from studies.metrics.lpips_nn import brute_force_nearest, exact_nearest, exact_nearest_sets, lpips_matrix
 from studies.metrics.perceptual import LPIPS
-from studies.metrics.rerank import (INCONCLUSIVE, correlation_topk, rank_inversion_evidence, recall_at_k, rerank,
-                                    side_by_side_figure)
+from studies.metrics.rerank import (INCONCLUSIVE, correlation_topk, overstated_originality_evidence, overstated_originality_pair,
+                                    rank_inversion_evidence, recall_at_k, rerank, side_by_side_figure)
 
 torch.set_num_threads(2)
 # property tests re-use one network; the distance algebra holds for any backbone, genuine or random
@@ -88,6 +88,25 @@ def test_exact_nearest_streams_numpy_memmaps(vgg, tmp_path):
     a = exact_nearest(vgg, queries, mm, k=2, block=6)
     b = exact_nearest(vgg, queries, torch.from_numpy(train), k=2, block=20)
     assert np.array_equal(a.indices, b.indices)
+
+
+def test_one_pass_over_several_query_sets_is_bit_identical_to_separate_searches(vgg):
+    train, q1, q2 = _images(11, 40), _images(12, 5), _images(13, 3)
+    q1[1] = (train[7] + 0.02 * q1[1]).clamp(0, 1)
+    both = exact_nearest_sets(vgg, [q1, q2], train, k=2, margin=3, block=9)
+    for q, got in zip((q1, q2), both):
+        alone = exact_nearest(vgg, q, train, k=2, margin=3, block=9)
+        assert np.array_equal(got.indices, alone.indices) and np.array_equal(got.distances, alone.distances)
+        assert np.array_equal(got.certified, alone.certified) and got.max_rounding == alone.max_rounding
+    with pytest.raises(InputError, match="no query set"):
+        exact_nearest_sets(vgg, [], train)
+    # the claim's pair of evidences equals the two evidences computed apart
+    ev, ref = overstated_originality_pair(vgg, q1, q2, train, k=3, threshold=0.05, seed=0)
+    for images, got in ((q1, ev), (q2, ref)):
+        alone = overstated_originality_evidence(vgg, images, train, k=3, threshold=0.05, seed=0)
+        assert np.array_equal(got["rel_gap"], alone["rel_gap"]) and got["verdict"] == alone["verdict"]
+    with pytest.raises(InputError, match="results for"):
+        overstated_originality_evidence(vgg, q1, train, k=3, threshold=0.05, nearest=both[1])
 
 
 def test_exact_nearest_refuses_bad_k(vgg):

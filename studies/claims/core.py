@@ -162,7 +162,12 @@ def perceptual_evidence(claim, profile, evaluation, trained, case: str, evidence
     ``studies.metrics.rerank``'s ``*_evidence`` functions (``perceptual_inputs`` gives the images)."""
     k = int(claim.threshold("k"))
     threshold = claim.threshold(threshold_name)
+    from ..metrics.rerank import overstated_originality_evidence, overstated_originality_pair
+
     metric, samples, control, train = perceptual_inputs(claim, profile, evaluation, trained, case)
+    if evidence is overstated_originality_evidence:  # one exact search pass over the training set for both image sets
+        ev, ref = overstated_originality_pair(metric, samples, control, train, k=k, threshold=threshold, seed=0)
+        return k, threshold, samples, train, ev, ref
     ev = evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
     ref = evidence(metric, control, train, k=k, threshold=threshold, seed=0)
     return k, threshold, samples, train, ev, ref

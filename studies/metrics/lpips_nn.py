@@ -49,27 +49,39 @@ def _take(images, sel) -> torch.Tensor:
 
 def exact_nearest(metric: LPIPS, queries, train, *, k: int = 1, margin: int = 8, block: int = 128) -> NearestResult:
     """The k training images with the smallest LPIPS to each query, searched over all of ``train``."""
+    return exact_nearest_sets(metric, [queries], train, k=k, margin=margin, block=block)[0]
+
+
+def exact_nearest_sets(metric: LPIPS, query_sets, train, *, k: int = 1, margin: int = 8, block: int = 128) -> list[NearestResult]:
+    """``exact_nearest`` of each query set in ``query_sets`` over one pass of ``train``: the training
+    features, the search's main cost (the VGG backbone over every training image), are computed once
+    for all sets. Each set is scored on its own, with the same shapes as alone, so each result is
+    bit-identical to ``exact_nearest`` of that set (tested)."""
     train = _rows(train)
     n = len(train)
     if k < 1 or k > n:
         raise InputError(f"k must be in [1, {n}] (training images), got {k}")
     if block < 1 or margin < 0:
         raise InputError(f"block must be >= 1 and margin >= 0, got block={block}, margin={margin}")
-    q = metric.features(queries)
-    q_sq = (q.double() ** 2).sum(1)
+    if not query_sets:
+        raise InputError("exact_nearest_sets: no query set given")
+    qs = [metric.features(queries) for queries in query_sets]
+    q_sqs = [(q.double() ** 2).sum(1) for q in qs]
     c = min(n, k + margin)
-    best_d = torch.full((len(q), 0), float("inf"), dtype=torch.float64)
-    best_i = torch.zeros((len(q), 0), dtype=torch.int64)
+    best_d = [torch.full((len(q), 0), float("inf"), dtype=torch.float64) for q in qs]
+    best_i = [torch.zeros((len(q), 0), dtype=torch.int64) for q in qs]
     for start, stop in _blocks(n, block):
         t = metric.features(_take(train, slice(start, stop)))
-        if t.shape[1] != q.shape[1]:
-            raise InputError(f"queries and training images give different feature sizes ({q.shape[1]} vs {t.shape[1]}): image sizes differ")
-        d = q_sq[:, None] + (t.double() ** 2).sum(1)[None, :] - 2 * (q @ t.T).double()
-        cand_d = torch.cat([best_d, d.clamp_min(0)], dim=1)
-        cand_i = torch.cat([best_i, torch.arange(start, stop).expand(len(q), -1)], dim=1)
-        keep = torch.topk(cand_d, min(c, cand_d.shape[1]), dim=1, largest=False)
-        best_d, best_i = keep.values, torch.gather(cand_i, 1, keep.indices)
-    return _verify(metric, queries, train, best_i, best_d, k=k, n=n)
+        t_sq = (t.double() ** 2).sum(1)[None, :]
+        for j, (q, q_sq) in enumerate(zip(qs, q_sqs)):
+            if t.shape[1] != q.shape[1]:
+                raise InputError(f"queries and training images give different feature sizes ({q.shape[1]} vs {t.shape[1]}): image sizes differ")
+            d = q_sq[:, None] + t_sq - 2 * (q @ t.T).double()
+            cand_d = torch.cat([best_d[j], d.clamp_min(0)], dim=1)
+            cand_i = torch.cat([best_i[j], torch.arange(start, stop).expand(len(q), -1)], dim=1)
+            keep = torch.topk(cand_d, min(c, cand_d.shape[1]), dim=1, largest=False)
+            best_d[j], best_i[j] = keep.values, torch.gather(cand_i, 1, keep.indices)
+    return [_verify(metric, queries, train, bi, bd, k=k, n=n) for queries, bi, bd in zip(query_sets, best_i, best_d)]
 
 
 def _verify(metric: LPIPS, queries, train, cand_i, cand_d, *, k: int, n: int) -> NearestResult:
