@@ -17,6 +17,8 @@ the training loss (the end point of training, never its path); the Gaussian cont
 fitted in closed form (empirical mean and covariance)."""
 
 import numpy as np
+import os
+
 import pytest
 
 from studies.claims.rules import crossing_interval, decide_memorisation_time, first_crossing, generalisation_step
@@ -25,14 +27,22 @@ from studies.field import SPACES
 
 
 @pytest.fixture(scope="module")
-def memtime_curves(zoo, profile, dataset):
-    """(config, [(model, curve)]) of the profile's snapshotted models, trained and sampled once."""
-    from studies.memtime import build_models, memorisation_curve, memtime_config
+def memtime_curves(request, zoo, profile, dataset):
+    """(config, [(model, curve)]) of the profile's snapshotted models, trained and sampled once;
+    the training shows one progress line per model, outside pytest's capture, and counts in the
+    run's training phase (the run plan lists these models beside the zoo's)."""
+    from studies.memtime import build_models, memorisation_curve, missing_models, memtime_config
+    from studies.progress import TIMER, Progress, terminal_is_live, terminal_writer
 
     cfg = memtime_config(profile)
     if cfg is None:
         pytest.skip(f"profile {profile.name} has no snapshotted models for this claim (studies.memtime.MEMTIME)")
-    build_models(zoo, profile, cfg)
+    missing = missing_models(zoo, profile, cfg)
+    if missing:
+        progress = Progress("snapshotted models trained", len(missing), write=terminal_writer(request.config),
+                            live=terminal_is_live(request.config), parallel=min(len(missing), os.cpu_count() or 1))
+        with TIMER.measure("training", note=f"{len(missing)} snapshotted models of memorisation-time-grows"), progress.ticking():
+            build_models(zoo, profile, cfg, progress=progress)
     out = []
     for n in cfg.ns:
         for g in cfg.groups:

@@ -119,25 +119,52 @@ def memorisation_curve(model: Any, sample: SampleConfig, seeds: int, *, root: Op
     return out
 
 
-def build_models(zoo: Any, profile: Profile, cfg: MemTimeConfig, *, workers: Optional[int] = None) -> None:
-    """Train the missing snapshotted models of ``cfg``, ``workers`` at a time (one thread each)."""
-    missing = [(n, g) for n in cfg.ns for g in cfg.groups if not _built(zoo, profile, cfg, n, g)]
+def missing_models(zoo: Any, profile: Profile, cfg: MemTimeConfig) -> list[tuple[int, str]]:
+    """(N, group) of the snapshotted models of ``cfg`` not yet in ``zoo``."""
+    return [(n, g) for n in cfg.ns for g in cfg.groups if not _built(zoo, profile, cfg, n, g)]
+
+
+def model_label(profile: Profile, cfg: MemTimeConfig, n: int, group: str) -> str:
+    """For people: ``smoke/random/A/N10/snapshots``."""
+    return f"{profile.name}/{cfg.protocol}/{group}/N{n}/snapshots"
+
+
+def training_estimates(profile: Profile, cfg: MemTimeConfig, missing: list[tuple[int, str]], rate_flops: float) -> dict[str, float]:
+    """Seconds per missing snapshotted model on one worker at ``rate_flops`` (the run plan's rate)."""
+    from .data.splits import exposure
+    from .zoo import training_flops
+
+    split = profile.protocol(cfg.protocol).split
+    out = {}
+    for n, g in missing:
+        samples = cfg.run.epochs * exposure(n, split.n_total, split.exposure).samples
+        out[model_label(profile, cfg, n, g)] = training_flops(profile.model, profile.data.resolution, samples) / rate_flops
+    return out
+
+
+def build_models(zoo: Any, profile: Profile, cfg: MemTimeConfig, *, workers: Optional[int] = None, progress: Any = None) -> None:
+    """Train the missing snapshotted models of ``cfg``, ``workers`` at a time (one thread each);
+    ``progress`` (``studies.progress.Progress``) hears of each as it starts and finishes."""
+    import time
+
+    missing = missing_models(zoo, profile, cfg)
     if not missing:
         return
     workers = max(1, min(len(missing), workers or int(os.environ.get("MEMGEN_ZOO_WORKERS", os.cpu_count() or 1))))
-    from .zoo import build_snapshotted
+    from .zoo import build_snapshotted, run_pool
 
+    labels = [model_label(profile, cfg, n, g) for n, g in missing]
     if workers == 1:
-        for n, g in missing:
+        for (n, g), label in zip(missing, labels):
+            if progress is not None:
+                progress.start(label)
+            t0 = time.monotonic()
             zoo.get_snapshotted(profile, cfg.protocol, g, n, cfg.run)
+            if progress is not None:
+                progress.finish(label, time.monotonic() - t0)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(build_snapshotted, str(zoo.root), profile, cfg.protocol, g, n, cfg.run, 1) for n, g in missing]
-        for f in futures:
-            f.result()
+    run_pool(build_snapshotted, [(str(zoo.root), profile, cfg.protocol, g, n, cfg.run, 1) for n, g in missing], labels,
+             workers=workers, progress=progress)
 
 
 def _built(zoo: Any, profile: Profile, cfg: MemTimeConfig, n: int, group: str) -> bool:

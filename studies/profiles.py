@@ -188,6 +188,10 @@ register_profile(
 # n_total) and every image of every group is seen at least 4 times; that is 938 Adam steps per
 # model for N <= 3,000 (smoke: 800). Compute per model grows with the pixel count (784 / 256 =
 # 3.06x smoke's ~50 core-seconds). 28 = 4 x 7: two encoder blocks halve it to 7.
+# Noted 2026-12-03, after the first run (the rule itself unchanged): the count is 940 (4 x ceil(30,000
+# / 128)) at N = 10, 100, 1,000, 10,000 and 30,000, whose tiles fill the 30,000-sample epoch, and 564 at
+# N=18,000, where floor(30,000 / 18,000) = 1 copy gives 18,000 samples an epoch: footwear's largest N
+# and every replicate train on 60% of the others' steps (README, first observation of fashion).
 # Data: the 60,000 training images as distributed, in a seeded order, *not* de-duplicated: the
 # studies of diffusion generalisation on this data (Kamb & Ganguli 2024) use it as is, and the split
 # audit reports how many near-duplicates it holds; the 10,000 test images are not trained on: they

@@ -10,6 +10,7 @@ model config (each ``model.json`` records its seconds), else the per-core consta
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +36,21 @@ class RunPlan:
     rate_flops: float = 0.0
     rate_source: str = ""
     eval_seconds: Optional[float] = None  # per pair, measured before on this machine
+    # models a claim trains inside its test (memorisation-time-grows' snapshotted runs): label -> seconds on one worker
+    in_claims: dict = field(default_factory=dict)
+    in_claims_what: str = ""
 
     @property
     def training_seconds(self) -> float:
         return sum(self.estimates.values()) / max(1, min(self.workers, len(self.to_train) or 1))
+
+    @property
+    def in_claims_seconds(self) -> float:
+        return sum(self.in_claims.values()) / max(1, min(self.workers_available, len(self.in_claims) or 1))
+
+    @property
+    def workers_available(self) -> int:
+        return int(os.environ.get("MEMGEN_ZOO_WORKERS", os.cpu_count() or 1))
 
     @property
     def pairs_to_evaluate(self) -> int:
@@ -58,9 +70,13 @@ class RunPlan:
             lines.append(f"  evaluations: {len(self.pairs)} A/B pairs, {self.pairs_cached} cached, {self.pairs_to_evaluate} to evaluate: {est}")
         else:
             lines.append(f"  evaluations: all {len(self.pairs)} A/B pairs cached")
-        total = self.training_seconds + (self.eval_seconds or 0.0) * self.pairs_to_evaluate
+        if self.in_claims:
+            lines.append(f"  {self.in_claims_what}: {len(self.in_claims)} to train when its test runs "
+                         f"({min(self.workers_available, len(self.in_claims))} at a time): about {fmt_duration(self.in_claims_seconds)}")
+        total = self.training_seconds + (self.eval_seconds or 0.0) * self.pairs_to_evaluate + self.in_claims_seconds
         if total > 0:
-            lines.append(f"  estimated before the claims run: {fmt_duration(total)}" + ("" if self.eval_seconds or not self.pairs_to_evaluate else " plus the evaluations"))
+            lines.append(f"  estimated training and evaluation: {fmt_duration(total)}" + ("" if self.eval_seconds or not self.pairs_to_evaluate else " plus the evaluations")
+                         + (", the snapshotted models included" if self.in_claims else ""))
         return "\n".join(lines) + "\n"
 
 
@@ -122,9 +138,12 @@ def evaluation_pairs(profile, protocols: Optional[Sequence[str]] = None, *, repl
 
 
 def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, workers: int,
-              protocols: Optional[Sequence[str]] = None, replicates: bool = True) -> RunPlan:
-    """The plan of a run that needs ``specs_needed`` (ModelSpec) of which ``missing`` are not built."""
+              protocols: Optional[Sequence[str]] = None, replicates: bool = True, memtime: bool = False) -> RunPlan:
+    """The plan of a run that needs ``specs_needed`` (ModelSpec) of which ``missing`` are not built;
+    ``memtime``: the run includes memorisation-time-grows, whose snapshotted models (``studies.memtime``)
+    train when its test runs."""
     from .evaluation import SUMMARY_FILE, evaluation_key
+    from .memtime import memtime_config
     from .zoo import CPU_FLOPS_PER_CORE, training_flops
 
     rate, source = measured_rate(zoo.root, profile.model, profile.data.resolution)
@@ -152,6 +171,13 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
             continue
         if (root / evaluation_key(a, b, prof, k=10) / SUMMARY_FILE).is_file():
             cached += 1
+    in_claims, what = {}, ""
+    cfg = memtime_config(profile) if memtime else None
+    if cfg is not None:
+        from .memtime import missing_models, training_estimates
+
+        in_claims = training_estimates(profile, cfg, missing_models(zoo, profile, cfg), rate)
+        what = "memorisation-time-grows' snapshotted models"
     return RunPlan(profile=profile.name, models_total=len(specs_needed), to_train=list(missing), estimates=estimates,
                    pairs=pairs, pairs_cached=cached, workers=workers, rate_flops=rate, rate_source=source,
-                   eval_seconds=recorded_eval_seconds(profile.name))
+                   eval_seconds=recorded_eval_seconds(profile.name), in_claims=in_claims, in_claims_what=what)

@@ -494,6 +494,35 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def run_pool(fn, calls: Sequence[tuple], labels: Sequence[str], *, workers: int, progress=None) -> list:
+    """``fn(*call)`` for every call in a pool of ``workers`` spawned processes, the results in the
+    order of ``calls``; ``progress`` hears of each call (by its label) as it starts and finishes. A
+    failed call stops the run there, with its error."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(fn, *c) for c in calls]
+        # the pool runs the first `workers` submissions first: those are the ones in training
+        started = {f: time.monotonic() for f in futures[:workers]}
+        if progress is not None:
+            for f in futures[:workers]:
+                progress.start(labels[futures.index(f)])
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                f.result()
+                if progress is not None:
+                    progress.finish(labels[futures.index(f)], time.monotonic() - started.get(f, time.monotonic()))
+                nxt = next((g for g in futures if g not in started), None)
+                if nxt is not None:
+                    started[nxt] = time.monotonic()
+                    if progress is not None:
+                        progress.start(labels[futures.index(nxt)])
+        return [f.result() for f in futures]
+
+
 def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "local", workers: int = 1,
                   cluster: Optional[str] = None, slurm: Optional[dict] = None, folder: Optional[Path] = None,
                   profiles: Optional[dict[str, Profile]] = None, progress=None) -> list[str]:
@@ -522,29 +551,7 @@ def build_missing(zoo: Zoo, specs: Iterable[ModelSpec], *, executor: str = "loca
                 if progress is not None:
                     progress.finish(s.label(), time.monotonic() - t0)
             return out
-        import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(build_one, *a, 1, zoo.eval_every) for a in args]
-            # the pool runs the first `workers` submissions first: those are the ones in training
-            started = {f: time.monotonic() for f in futures[:workers]}
-            if progress is not None:
-                for f in futures[:workers]:
-                    progress.start(specs[futures.index(f)].label())
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    f.result()  # a failed model stops the build here, with its error
-                    if progress is not None:
-                        progress.finish(specs[futures.index(f)].label(), time.monotonic() - started.get(f, time.monotonic()))
-                    nxt = next((g for g in futures if g not in started), None)
-                    if nxt is not None:
-                        started[nxt] = time.monotonic()
-                        if progress is not None:
-                            progress.start(specs[futures.index(nxt)].label())
-            return [f.result() for f in futures]
+        return run_pool(build_one, [a + (1, zoo.eval_every) for a in args], [s.label() for s in specs], workers=workers, progress=progress)
     if executor == "slurm":
         import submitit
 

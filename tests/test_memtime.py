@@ -65,3 +65,33 @@ def test_configs_refuse_bad_values():
         SnapshotRun(epochs=0, lr=1e-3, snapshot_steps=(1,))
     with pytest.raises(InputError):
         MemTimeConfig(protocol="random", ns=(10, 20), groups=("A",), run=RUN, seeds=8)
+
+
+class _Heard:
+    def __init__(self):
+        self.events = []
+
+    def start(self, label):
+        self.events.append(("start", label))
+
+    def finish(self, label, seconds):
+        self.events.append(("finish", label))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_build_models_reports_each_snapshotted_model_and_then_has_none_missing(tiny, tmp_path, workers):
+    from studies.memtime import MemTimeConfig, build_models, missing_models, model_label
+
+    cfg = MemTimeConfig(protocol="random", ns=(3, 5, 20), groups=("A",), run=RUN, seeds=2)
+    zoo = Zoo(tmp_path / "zoo", progress=False)
+    assert missing_models(zoo, tiny, cfg) == [(3, "A"), (5, "A"), (20, "A")]
+    heard = _Heard()
+    build_models(zoo, tiny, cfg, workers=workers, progress=heard)
+    labels = [model_label(tiny, cfg, n, "A") for n in cfg.ns]
+    assert sorted(l for e, l in heard.events if e == "finish") == sorted(labels)
+    for label in labels:  # each model starts before it finishes
+        assert heard.events.index(("start", label)) < heard.events.index(("finish", label))
+    assert missing_models(zoo, tiny, cfg) == []
+    heard.events.clear()
+    build_models(zoo, tiny, cfg, workers=workers, progress=heard)  # nothing left to build: nothing heard
+    assert heard.events == []

@@ -144,6 +144,29 @@ def test_plan_counts_a_pair_cached_under_the_key_the_evaluation_uses(tiny, tmp_p
     assert plan.pairs_cached == 1
 
 
+def test_plan_lists_the_models_a_claim_trains_when_its_test_runs(monkeypatch):
+    """memorisation-time-grows trains snapshotted models inside its test: the plan names them with
+    their time (fashion's 4 took ~10 unannounced minutes on 2026-12-03)."""
+    from studies.memtime import memtime_config, model_label, training_estimates
+    from studies.profiles import get_profile
+    from studies.run_plan import RunPlan
+    from studies.zoo import training_flops
+
+    monkeypatch.setenv("MEMGEN_ZOO_WORKERS", "2")
+    prof = get_profile("smoke")
+    cfg = memtime_config(prof)
+    missing = [(n, "A") for n in cfg.ns]
+    est = training_estimates(prof, cfg, missing, 1e9)
+    assert list(est) == [model_label(prof, cfg, n, "A") for n in cfg.ns] == [f"smoke/random/A/N{n}/snapshots" for n in cfg.ns]
+    # smoke's exposure is 25,600 samples an epoch at every N of the memtime grid (tile: floor(25,600 / N) copies)
+    assert est["smoke/random/A/N10/snapshots"] == training_flops(prof.model, 16, cfg.run.epochs * 25_600) / 1e9
+    plan = RunPlan(profile="smoke", models_total=0, in_claims=est, in_claims_what="memorisation-time-grows' snapshotted models")
+    text = plan.describe()
+    assert "memorisation-time-grows' snapshotted models: 4 to train when its test runs (2 at a time)" in text
+    assert plan.in_claims_seconds == sum(est.values()) / 2
+    assert "estimated training and evaluation" in text and "the snapshotted models included" in text
+
+
 def test_zoo_build_cli_prints_the_plan_and_a_line_per_model(tiny, tmp_path, capsys):
     from studies.cli import main as memgen
 
