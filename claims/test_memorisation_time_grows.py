@@ -40,7 +40,8 @@ def memtime_curves(request, zoo, profile, dataset):
     missing = missing_models(zoo, profile, cfg)
     if missing:
         progress = Progress("snapshotted models trained", len(missing), write=terminal_writer(request.config),
-                            live=terminal_is_live(request.config), parallel=min(len(missing), os.cpu_count() or 1))
+                            live=terminal_is_live(request.config),
+                            parallel=min(len(missing), int(os.environ.get("MEMGEN_ZOO_WORKERS", os.cpu_count() or 1))))
         with TIMER.measure("training", note=f"{len(missing)} snapshotted models of memorisation-time-grows"), progress.ticking():
             build_models(zoo, profile, cfg, progress=progress)
     out = []

@@ -194,3 +194,24 @@ def test_ticking_redraws_a_live_line_while_an_item_runs_and_is_silent_in_a_log()
         _time.sleep(0.1)
         q.finish("x", 0.1)
     assert log.getvalue().count("\n") == 1 and "\r" not in log.getvalue()
+
+
+def test_the_plan_knows_when_memorisation_time_grows_will_train():
+    """Only memorisation-time-grows on trained models (raw / standardised) trains snapshotted
+    models; its control cases and other claims do not."""
+    from types import SimpleNamespace
+
+    from fixtures.evaluation import _selects_memtime
+
+    def item(claim, **params):
+        marker = SimpleNamespace(args=(claim,), kwargs={})
+        return SimpleNamespace(callspec=SimpleNamespace(params=params), get_closest_marker=lambda name: marker if name == "claim" else None)
+
+    def session(*items):
+        return SimpleNamespace(items=list(items))
+
+    assert _selects_memtime(session(item("memorisation-time-grows", space="raw")))
+    assert _selects_memtime(session(item("psnr-gap", protocol="random"), item("memorisation-time-grows", space="standardised")))
+    assert not _selects_memtime(session(item("memorisation-time-grows", space="random-control-memorising"),
+                                        item("memorisation-time-grows", space="gaussian-control")))
+    assert not _selects_memtime(session(item("psnr-gap", protocol="random")))
