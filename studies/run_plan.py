@@ -143,7 +143,7 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
     ``memtime``: the run includes memorisation-time-grows, whose snapshotted models (``studies.memtime``)
     train when its test runs."""
     from .evaluation import SUMMARY_FILE, evaluation_key
-    from .memtime import memtime_config
+    from .memtime import memtime_config, missing_models, training_estimates
     from .zoo import CPU_FLOPS_PER_CORE, training_flops
 
     rate, source = measured_rate(zoo.root, profile.model, profile.data.resolution)
@@ -174,8 +174,6 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
     in_claims, what = {}, ""
     cfg = memtime_config(profile) if memtime else None
     if cfg is not None:
-        from .memtime import missing_models, training_estimates
-
         in_claims = training_estimates(profile, cfg, missing_models(zoo, profile, cfg), rate)
         what = "memorisation-time-grows' snapshotted models"
     return RunPlan(profile=profile.name, models_total=len(specs_needed), to_train=list(missing), estimates=estimates,

@@ -11,6 +11,7 @@ from studies.errors import ArtifactError, InputError
 from studies.profiles import _protocols, get_profile, register_profile
 from studies.zoo import SnapshotRun, Zoo
 
+from test_progress import Recorder
 from test_zoo_build import isolated
 
 NAME = "memtimetest"
@@ -67,17 +68,6 @@ def test_configs_refuse_bad_values():
         MemTimeConfig(protocol="random", ns=(10, 20), groups=("A",), run=RUN, seeds=8)
 
 
-class _Heard:
-    def __init__(self):
-        self.events = []
-
-    def start(self, label):
-        self.events.append(("start", label))
-
-    def finish(self, label, seconds):
-        self.events.append(("finish", label))
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_build_models_reports_each_snapshotted_model_and_then_has_none_missing(tiny, tmp_path, workers):
     from studies.memtime import MemTimeConfig, build_models, missing_models, model_label
@@ -85,7 +75,7 @@ def test_build_models_reports_each_snapshotted_model_and_then_has_none_missing(t
     cfg = MemTimeConfig(protocol="random", ns=(3, 5, 20), groups=("A",), run=RUN, seeds=2)
     zoo = Zoo(tmp_path / "zoo", progress=False)
     assert missing_models(zoo, tiny, cfg) == [(3, "A"), (5, "A"), (20, "A")]
-    heard = _Heard()
+    heard = Recorder()
     build_models(zoo, tiny, cfg, workers=workers, progress=heard)
     labels = [model_label(tiny, cfg, n, "A") for n in cfg.ns]
     assert sorted(l for e, l in heard.events if e == "finish") == sorted(labels)
