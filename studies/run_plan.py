@@ -93,6 +93,12 @@ def measured_rate(zoo_root: Path, model: ModelConfig, resolution: int, *, recent
             continue
         if info.get("model_config") != want or not info.get("seconds"):
             continue
+        # the same model config trains at another resolution in another profile (smoke 16x16 and
+        # fashion 28x28 share it): a model counts only at the resolution asked for, else its FLOPs
+        # would be reckoned at the wrong image size (fashion_ci's plan once read smoke's models
+        # and promised half its training time)
+        if _entry_resolution(path.parent) != resolution:
+            continue
         samples = int(info.get("epochs", 0)) * int(info.get("samples_per_epoch", 0))
         if samples > 0:
             found.append((path.stat().st_mtime, training_flops(model, resolution, samples) / float(info["seconds"])))
@@ -100,6 +106,18 @@ def measured_rate(zoo_root: Path, model: ModelConfig, resolution: int, *, recent
         return None, ""
     rates = [r for _, r in sorted(found)[-recent:]]
     return statistics.median(rates), f"median of {len(rates)} models trained on this machine"
+
+
+def _entry_resolution(folder: Path) -> Optional[int]:
+    """Image size a zoo entry trained at, from its profile (``entry.json``); None when unknown."""
+    from .errors import MemgenError
+    from .profiles import get_profile
+
+    try:
+        name = str(json.loads((folder / "entry.json").read_text("utf-8"))["profile"]).split("/")[0]
+        return int(get_profile(name).data.resolution)
+    except (OSError, ValueError, KeyError, TypeError, MemgenError):  # unreadable entry, or a profile not registered here
+        return None
 
 
 def _timings_path() -> Path:

@@ -112,6 +112,8 @@ def test_plan_counts_cached_models_and_uses_the_measured_rate(tiny, tmp_path):
     build_missing(zoo, needed[:1], profiles={tiny.name: tiny})
     rate, source = measured_rate(zoo.root, tiny.model, tiny.data.resolution)
     assert rate > 0 and "1 models" in source
+    # the same model config at another image size is another rate (smoke 16x16 vs fashion 28x28)
+    assert measured_rate(zoo.root, tiny.model, tiny.data.resolution + 12) == (None, "")
     missing = missing_specs(zoo, tiny)
     plan = make_plan(zoo, tiny, needed, missing, workers=2)
     assert plan.models_total == len(needed) and len(plan.to_train) == len(needed) - 1
