@@ -20,7 +20,7 @@ import pytest
 
 from studies.claims import operating, rules
 from studies.claims.core import perceptual_evidence
-from studies.metrics.rerank import overstated_originality_evidence
+from studies.metrics.rerank import overstated_originality_evidence, overstated_originality_pair
 
 # the difference in relative gap the power is measured at (half the gap held-out images show)
 EFFECT = 0.1
@@ -28,7 +28,8 @@ EFFECT = 0.1
 
 @pytest.mark.claim("correlation-overstates-originality")
 def test_correlation_overstates_originality(claim, protocol, profile, trained, evaluation):
-    k, threshold, _, train, ev, ref = perceptual_evidence(claim, profile, evaluation, trained, protocol, overstated_originality_evidence, "relative_gap")
+    k, threshold, _, train, ev, ref = perceptual_evidence(claim, profile, evaluation, trained, protocol, overstated_originality_evidence, "relative_gap",
+                                                          both=overstated_originality_pair)
     claim.measure("relative LPIPS gap (exact NN vs correlation top-1)", ev["relative_gap"].estimate,
                   ci=tuple(ev["relative_gap"]), threshold=threshold, direction=">")
     claim.measure("relative LPIPS gap of held-out images (control)", ref["relative_gap"].estimate, ci=tuple(ref["relative_gap"]))

@@ -155,18 +155,18 @@ def perceptual_inputs(claim, profile, evaluation, trained, case: str):
 HELDOUT_IMAGES = 64
 
 
-def perceptual_evidence(claim, profile, evaluation, trained, case: str, evidence, threshold_name: str):
+def perceptual_evidence(claim, profile, evaluation, trained, case: str, evidence, threshold_name: str, *, both=None):
     """The opening of a perceptual claim: (k, its threshold ``threshold_name``, the judged images,
     A's training images, ``evidence`` of the judged images, ``evidence`` of the held-out control),
     where ``evidence(metric, images, train, k=, threshold=, seed=)`` is one of
-    ``studies.metrics.rerank``'s ``*_evidence`` functions (``perceptual_inputs`` gives the images)."""
+    ``studies.metrics.rerank``'s ``*_evidence`` functions (``perceptual_inputs`` gives the images);
+    ``both(metric, images, control, train, ...) -> (evidence, control's evidence)`` in its place where
+    the two share work (``rerank.overstated_originality_pair``)."""
     k = int(claim.threshold("k"))
     threshold = claim.threshold(threshold_name)
-    from ..metrics.rerank import overstated_originality_evidence, overstated_originality_pair
-
     metric, samples, control, train = perceptual_inputs(claim, profile, evaluation, trained, case)
-    if evidence is overstated_originality_evidence:  # one exact search pass over the training set for both image sets
-        ev, ref = overstated_originality_pair(metric, samples, control, train, k=k, threshold=threshold, seed=0)
+    if both is not None:  # one function for both image sets (rerank.overstated_originality_pair: one search pass)
+        ev, ref = both(metric, samples, control, train, k=k, threshold=threshold, seed=0)
         return k, threshold, samples, train, ev, ref
     ev = evidence(metric, samples, train, k=k, threshold=threshold, seed=0)
     ref = evidence(metric, control, train, k=k, threshold=threshold, seed=0)
