@@ -13,11 +13,12 @@ def _protocol_applicable(request: pytest.FixtureRequest) -> None:
     protocol = callspec.params.get("protocol")
     if not isinstance(protocol, str) or "source" in callspec.params:  # split-integrity decides itself
         return
-    from studies.claims.core import absent_protocol_reason, parse_case
+    from studies.claims.core import OWN_DATA_CONTROLS, absent_protocol_reason, parse_case
 
     profile = request.getfixturevalue("profile")
     protocol, control = parse_case(protocol)
     if control:
+        request.getfixturevalue("claim").control(control)  # a control in the report even when it cannot run here
         # the known-answer controls check the measurement pipeline, which is one code for every
         # profile; they are registered (predicted) and run on the embedded default only, where they cost
         # seconds (a memorising control at Fashion-MNIST's N=18,000 would cost minutes of CI)
@@ -25,7 +26,7 @@ def _protocol_applicable(request: pytest.FixtureRequest) -> None:
             _end_not_applicable(request, f"the known-answer control {control!r} runs on the smoke profile (the same "
                                          f"measurement code); run it with --profile smoke")
             return
-        if protocol == "gaussian":  # the Gaussian control brings its own images
+        if protocol in OWN_DATA_CONTROLS:  # the Gaussian controls bring their own images
             return
     reason = absent_protocol_reason(profile, protocol)
     if reason is not None:

@@ -1,8 +1,9 @@
 """How the known-answer controls reach the claims, on a throw-away project with pytester and the real
 claims/conftest.py: a memorising control on a split the profile lacks ends not applicable with the
 profile's reason, one on a split it has runs and is judged against its registered expectation, the
-controls end not applicable off the smoke profile, and a control that a claim cannot judge ends before
-an expensive fixture is requested (memorisation-time-grows' snapshotted models)."""
+Gaussian controls run on their own images, the controls end not applicable off the smoke profile, a
+case registered for the profile that ends not applicable fails, and a control that a claim cannot
+judge ends before an expensive fixture is requested (memorisation-time-grows' snapshotted models)."""
 
 import json
 import textwrap
@@ -46,6 +47,14 @@ def test_split(claim, protocol):
     claim.conclude(SUPPORTED, f"ran on {protocol} ({control})")
 
 
+@pytest.mark.claim("psnr-gap")
+@pytest.mark.parametrize("protocol", ["gaussian-control", "gaussian-control-unet"])
+def test_own_data(claim, protocol):
+    protocol, control = parse_case(protocol)
+    claim.control(control)
+    claim.conclude(SUPPORTED, f"ran on the {control} control's own images")
+
+
 @pytest.mark.claim("memorisation-time-grows")
 @pytest.mark.parametrize("space", ["random-control-memorising"])
 def test_time(claim, request, space):
@@ -69,6 +78,19 @@ provenance = "pytester fixture"
 why = "the test says so"
 """,
     "memorisation-time-grows": None,
+    "psnr-gap": """
+[smoke.gaussian-control]
+expected = "SUPPORTED"
+kind = "prediction"
+provenance = "pytester fixture"
+why = "the test says so"
+
+[smoke.gaussian-control-unet]
+expected = "SUPPORTED"
+kind = "prediction"
+provenance = "pytester fixture"
+why = "the test says so"
+""",
 }
 
 
@@ -92,12 +114,16 @@ def _results(pytester) -> dict:
 def test_controls_on_the_splits_of_the_smoke_profile(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     result = pytester.runpytest_subprocess(*_project(pytester))
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=6)
     r = _results(pytester)
+    # the Gaussian controls bring their own images: no split of the profile's data is asked for
+    for case, kind in (("gaussian-control", "gaussian"), ("gaussian-control-unet", "gaussian-unet")):
+        rec = r[("psnr-gap", case)]
+        assert rec["status"] == "as-expected" and rec["control"] == kind and "own images" in rec["reason"]
     own = r[("attribute-respected", "eyeglasses-control-memorising")]
     assert own["status"] == "as-expected" and own["control"] == "memorising" and "ran on eyeglasses (memorising)" in own["reason"]
     absent = r[("attribute-respected", "footwear-control-memorising")]
-    assert absent["status"] == "not-applicable" and "has no footwear protocol" in absent["reason"]
+    assert absent["status"] == "not-applicable" and "has no footwear protocol" in absent["reason"] and absent["control"] == "memorising"
     time = r[("memorisation-time-grows", "random-control-memorising")]
     assert time["status"] == "not-applicable" and time["reason"] == "no training time" and time["control"] == "memorising"
 
@@ -105,8 +131,29 @@ def test_controls_on_the_splits_of_the_smoke_profile(pytester, monkeypatch):
 def test_controls_end_not_applicable_off_smoke(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("WIRING_PROFILE", "fashion_ci")
-    result = pytester.runpytest_subprocess(*_project(pytester), "-k", "control-memorising and test_split")
+    result = pytester.runpytest_subprocess(*_project(pytester), "--profile", "fashion_ci", "-k", "control-memorising and test_split")
     result.assert_outcomes(passed=2)
     for key in (("attribute-respected", "eyeglasses-control-memorising"), ("attribute-respected", "footwear-control-memorising")):
         rec = _results(pytester)[key]
         assert rec["status"] == "not-applicable" and "runs on the smoke profile" in rec["reason"]
+
+
+def test_a_registered_case_that_ends_not_applicable_fails(pytester, monkeypatch):
+    """An expectation registered for this profile and parametrisation says the case runs: ending it not
+    applicable (a protocol check gone wrong, as once happened to gaussian-control-unet) is a failure
+    naming the expectation, not a quiet pass."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    args = _project(pytester)
+    path = pytester.path / "cl" / "expectations" / "attribute-respected.toml"
+    path.write_text(path.read_text() + textwrap.dedent("""
+        [smoke.footwear-control-memorising]
+        expected = "SUPPORTED"
+        kind = "prediction"
+        provenance = "pytester fixture"
+        why = "registered by mistake for a split smoke lacks"
+        """))
+    result = pytester.runpytest_subprocess(*args, "-k", "footwear")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ended not applicable (profile smoke has no footwear protocol*registers SUPPORTED for it*"])
+    rec = _results(pytester)[("attribute-respected", "footwear-control-memorising")]
+    assert rec["status"] == "unexpected" and rec["expected"] == "SUPPORTED" and rec["verdict"] is None

@@ -2,8 +2,8 @@
 column of a run, anchors, the deciding number with threshold and scale, counts kept apart."""
 
 from studies.report.html import fmt
-from studies.report.reading import (anchor, claim_rank, count_outcomes, deciding_sentence, deciding_short, matrix,
-                                    outcome_label, profile_summary, protocol_of, rule_text)
+from studies.report.reading import (anchor, claim_rank, control_kind, count_outcomes, deciding_sentence, deciding_short,
+                                    is_control, matrix, outcome_label, profile_summary, protocol_of, rule_text)
 
 
 def _r(claim, param_id, **kw):
@@ -49,10 +49,18 @@ def test_counts_keep_missing_inputs_apart_and_matrix_leaves_controls_out():
                _r("originality", "random", control="random-control-memorising", params={"protocol": "random"})]
     c = count_outcomes(records)
     assert c["verdicts"] == {"SUPPORTED": 2, "REFUTED": 1} and (c["not-run"], c["not-applicable"], c["with_verdict"]) == (1, 1, 3)
-    m = matrix(records, ["psnr-gap", "originality", "celeba-facts"])
-    assert m["columns"] == ["random", "identity", "eyeglasses", "male", "footwear", "other"]
+    # a control that ended before recording its kind (a report of an earlier commit) is still a control
+    late = _r("psnr-gap", "gaussian-control-unet", verdict=None, status="not-applicable")
+    assert is_control(late) and control_kind(late) == "gaussian-unet" and not is_control(records[0])
+    m = matrix(records + [late], ["psnr-gap", "originality", "celeba-facts"])
+    # the male column holds only a not-applicable run (a protocol this profile lacks): it goes, named,
+    # and originality, which has no other run outside the controls, with it
+    assert m["columns"] == ["random", "identity", "other"] and m["absent"] == ["male"] and m["hidden"] == ["originality"]
     rows = dict(m["rows"])
-    assert list(rows) == ["psnr-gap", "originality", "celeba-facts"] and "random" not in rows["originality"]
+    assert list(rows) == ["psnr-gap", "celeba-facts"] and [r["param_id"] for r in rows["psnr-gap"]["random"]] == ["random-N10"]
+    # a column with a verdict beside not-applicable runs stays
+    m = matrix(records + [_r("originality", "male-N10", params={"protocol": "male"})], ["psnr-gap", "originality"])
+    assert "male" in m["columns"] and m["absent"] == [] and m["hidden"] == []
 
 
 def test_rule_text_and_profile_summary():

@@ -252,8 +252,14 @@ def pytest_runtest_call(item: pytest.Item):
     try:
         result = yield  # a test that raised stops here: it is an error, not a verdict
     except ClaimEnded as ended:
-        # claim.not_run / claim.not_applicable: no verdict on purpose; the test passes with that status
+        # claim.not_run / claim.not_applicable: no verdict on purpose; the test passes with that status,
+        # unless the case is registered for this profile (Claim.judge): then it was meant to run
         item.stash[_STATE] = {"judged": ended.status}
+        recorder = item.stash.get(_RECORDER, None)
+        message = recorder.judge() if recorder is not None else None
+        if message:
+            item.stash[_STATE] = {"judged": recorder.status}
+            pytest.fail(message, pytrace=False)
         return None
     if _ITEM not in item.stash:
         return result

@@ -282,6 +282,16 @@ class Claim:
 
     def judge(self) -> str | None:
         """Compare the verdict with the registered expectation; set ``status``; return a failure message or None."""
+        if self.status == NOT_APPLICABLE:
+            # a case registered for this very profile and parametrisation was meant to reach a verdict:
+            # ending it not applicable (a protocol check gone wrong) must not pass silently
+            e = self.files.expectations.get((self.profile, self.param_id)) if self.param_id != ANY else None
+            if e is not None and not self.recalibrate:
+                self.expectation = e
+                self.status = UNEXPECTED
+                return (f"claim {self.id} [{self.param_id}] (profile {self.profile}) ended not applicable ({self.reason}), "
+                        f"but {e.file}:{e.line} {e.section} registers {e.expected} for it: the case should run "
+                        f"(or its expectation be removed, saying why)")
         if self.status in ENDED:
             return None
         if self.verdict is None:

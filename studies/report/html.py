@@ -63,6 +63,7 @@ def _register_reading_helpers() -> None:
     _ENV.filters["outcome"] = reading.outcome_label
     _ENV.filters["outcome_class"] = reading.outcome_class
     _ENV.filters["protocol"] = reading.protocol_of
+    _ENV.filters["control_kind"] = reading.control_kind
     _ENV.filters["deciding"] = lambda r: reading.deciding_sentence(r, fmt)
     _ENV.filters["deciding_short"] = lambda r: reading.deciding_short(r, fmt)
     _ENV.filters["rule"] = lambda rule: reading.rule_text(rule, fmt)

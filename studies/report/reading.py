@@ -66,8 +66,18 @@ def anchor(record: dict) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
 
 
+def control_kind(record: dict) -> Optional[str]:
+    """The known-answer control a run is (memorising, gaussian, ...), from the record or, for a run
+    that ended before saying so (reports of earlier commits), from its parametrisation id."""
+    if record.get("control"):
+        return record["control"]
+    from ..claims.core import parse_case
+
+    return parse_case(str(record.get("param_id") or ""))[1]
+
+
 def is_control(record: dict) -> bool:
-    return bool(record.get("control"))
+    return control_kind(record) is not None
 
 
 def outcome_label(record: dict) -> str:
@@ -92,8 +102,14 @@ def matrix(records: list[dict], claim_order: list[str]) -> dict:
         if is_control(r) or r["claim"] not in rows:
             continue
         rows[r["claim"]].setdefault(protocol_of(r), []).append(r)
-    columns = list(PROTOCOLS) + ([OTHER] if any(OTHER in cells for cells in rows.values()) else [])
-    return {"columns": columns, "rows": [(c, rows[c]) for c in claim_order if rows[c]]}
+    # a protocol column whose every run is not applicable (a protocol the profile lacks: footwear on
+    # smoke, identity on Fashion-MNIST) says nothing per claim: it goes, named under the matrix
+    used = [p for p in list(PROTOCOLS) + [OTHER] if any(p in cells for cells in rows.values())]
+    absent = [p for p in used if all(r.get("status") == NOT_APPLICABLE for cells in rows.values() for r in cells.get(p, []))]
+    columns = [p for p in used if p not in absent]
+    shown = [c for c in claim_order if any(rows[c].get(p) for p in columns)]
+    hidden = [c for c in claim_order if rows[c] and c not in shown]
+    return {"columns": columns, "absent": absent, "hidden": hidden, "rows": [(c, rows[c]) for c in shown]}
 
 
 def deciding_measure(record: dict) -> Optional[dict]:
