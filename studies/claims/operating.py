@@ -193,7 +193,7 @@ def contrast(n_samples: int, n_control: int, spread_samples: float, spread_contr
     fpr = float(np.mean(supported(margin)))
     power = float(np.mean(supported(margin + effect)))
     return Operating(rules.CONTRAST, alpha, fpr, power, sims, float(spread_samples), f"samples {effect:+.3g} beyond the control",
-                     f"samples equal to the held-out control (conditional on the trained pair)")
+                     "samples equal to the held-out control (conditional on the trained pair)")
 
 
 def pooled_sd(groups: Sequence[Sequence[float]]) -> float:
