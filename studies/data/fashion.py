@@ -201,3 +201,24 @@ def to_float(images: np.ndarray, resolution: int = SIDE) -> np.ndarray:
 def test_images(explicit: Optional[str | os.PathLike] = None, resolution: int = SIDE) -> np.ndarray:
     """The held-out set: the 10,000 test images as float32 (N, 1, R, R)."""
     return to_float(load_fashion(explicit).test_images, resolution)
+
+
+def heldout_attribute(manifest: dict, attribute: str) -> Optional[np.ndarray]:
+    """Whether each held-out image of a dataset artifact (its ``manifest``) has ``attribute`` (a class
+    attribute or a grouping such as Footwear), in the order of ``heldout.npy``; None when the artifact
+    is not Fashion-MNIST's (no labelled held-out set). The labels come from the source's test-label
+    file, checked against the registered SHA-256 values, and the test-image file must be the one the
+    artifact's held-out images were made from."""
+    source, held = manifest.get("source") or {}, manifest.get("heldout")
+    if source.get("kind") != "fashion" or held is None:
+        return None
+    from ..errors import ArtifactError, InputError
+
+    data = load_fashion(source.get("fashion_dir"))
+    if data.sha256[TEST_IMAGES] != held.get("sha256_decompressed"):
+        raise ArtifactError(f"{data.folder}: {TEST_IMAGES} (SHA-256 {data.sha256[TEST_IMAGES][:16]}...) is not the file this "
+                            f"dataset's held-out images were made from ({str(held.get('sha256_decompressed'))[:16]}...)")
+    names, values = attribute_table(data.test_labels)
+    if attribute not in names:
+        raise InputError(f"Fashion-MNIST has no attribute {attribute!r}; it has {', '.join(names)}")
+    return values[:, names.index(attribute)] == 1
