@@ -221,3 +221,24 @@ def test_split_audit_without_identities(cache, tmp_path, capsys):
     (tmp_path / "b.txt").write_text("img-000002\nimg-000003\n")
     assert main(["split", "audit", "--meta", str(folder), "--a", str(tmp_path / "a.txt"), "--b", str(tmp_path / "b.txt")]) == 0
     assert "identities: none in this data" in capsys.readouterr().out
+
+
+@needs_fashion
+def test_heldout_attribute_labels_the_test_images_in_file_order():
+    """The side of each held-out image (the side-matched PSNR gap of psnr-gap): Footwear is 3 classes
+    of 1,000 test images each; a non-fashion artifact has none; a held-out set made from another
+    test-image file is refused, naming the file."""
+    data = fashion.load_fashion()
+    manifest = {"source": {"kind": "fashion", "fashion_dir": str(fashion.SYSTEM_DIR)},
+                "heldout": {"sha256_decompressed": data.sha256[fashion.TEST_IMAGES]}}
+    foot = fashion.heldout_attribute(manifest, "Footwear")
+    assert foot.shape == (10_000,) and int(foot.sum()) == 3_000
+    np.testing.assert_array_equal(foot, np.isin(data.test_labels, (5, 7, 9)))
+    assert int(fashion.heldout_attribute(manifest, "Bag").sum()) == 1_000
+    assert fashion.heldout_attribute({"source": {"kind": "synthetic"}}, "Footwear") is None
+    with pytest.raises(InputError, match="no attribute 'Hat'"):
+        fashion.heldout_attribute(manifest, "Hat")
+    from studies.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match="t10k-images-idx3-ubyte.gz"):
+        fashion.heldout_attribute(dict(manifest, heldout={"sha256_decompressed": "0" * 64}), "Footwear")
