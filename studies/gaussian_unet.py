@@ -202,3 +202,29 @@ def excess_report(claim: Any, models: Sequence[Any], resolution: int) -> list[di
                "on the same noisy test images as the UNet: no denoiser can do better in expectation; the UNet is blind (sigma unknown). "
                "Excess CI: paired t interval over test images")
     return out
+
+
+def missing_models(zoo: Any, prof: Profile, ns: Sequence[int], replicates: int = 1) -> list[tuple[int, str, int]]:
+    """(N, group, draw) of the Gaussian-control UNets at ``ns`` not yet in ``zoo`` (the run plan's list
+    of models the control trains when its test runs)."""
+    from .zoo import _complete
+
+    out = []
+    for r in range(replicates):
+        _, sha = _draw(prof.data.resolution, r)
+        for n in ns:
+            out += [(n, g, r) for g in ("A", "B") if not _complete(zoo.root / address(prof.replica(r), n, g, r, sha))]
+    return out
+
+
+def training_estimates(prof: Profile, missing: Sequence[tuple[int, str, int]], rate_flops: float) -> dict[str, float]:
+    """Seconds per missing Gaussian-control UNet at ``rate_flops`` (the run plan's measured rate)."""
+    from .data.splits import exposure
+    from .zoo import train_config, training_flops
+
+    n_total, mode = _exposure(prof)
+    out = {}
+    for n, g, r in missing:
+        samples = train_config(prof, g).epochs * exposure(n, n_total, mode).samples
+        out[f"{prof.name}/{GAUSSIAN_UNET}/{g}/N{n}" + (f"/r{r}" if r else "")] = training_flops(prof.model, prof.data.resolution, samples) / rate_flops
+    return out

@@ -71,12 +71,12 @@ class RunPlan:
         else:
             lines.append(f"  evaluations: all {len(self.pairs)} A/B pairs cached")
         if self.in_claims:
-            lines.append(f"  {self.in_claims_what}: {len(self.in_claims)} to train when its test runs "
+            lines.append(f"  {self.in_claims_what}: {len(self.in_claims)} to train when the tests that use them run "
                          f"({min(self.workers_available, len(self.in_claims))} at a time): about {fmt_duration(self.in_claims_seconds)}")
         total = self.training_seconds + (self.eval_seconds or 0.0) * self.pairs_to_evaluate + self.in_claims_seconds
         if total > 0:
             lines.append(f"  estimated training and evaluation: {fmt_duration(total)}" + ("" if self.eval_seconds or not self.pairs_to_evaluate else " plus the evaluations")
-                         + (", the snapshotted models included" if self.in_claims else ""))
+                         + (", the models trained inside the claims included" if self.in_claims else ""))
         return "\n".join(lines) + "\n"
 
 
@@ -156,10 +156,12 @@ def evaluation_pairs(profile, protocols: Optional[Sequence[str]] = None, *, repl
 
 
 def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, workers: int,
-              protocols: Optional[Sequence[str]] = None, replicates: bool = True, memtime: bool = False) -> RunPlan:
+              protocols: Optional[Sequence[str]] = None, replicates: bool = True, memtime: bool = False,
+              gaussian_unet: bool = False) -> RunPlan:
     """The plan of a run that needs ``specs_needed`` (ModelSpec) of which ``missing`` are not built;
     ``memtime``: the run includes memorisation-time-grows, whose snapshotted models (``studies.memtime``)
-    train when its test runs."""
+    train when its test runs; ``gaussian_unet``: it includes the gaussian-control-unet cases, whose
+    UNet pair (``studies.gaussian_unet``) trains when the first of them runs."""
     from .evaluation import SUMMARY_FILE, evaluation_key
     from .memtime import memtime_config, missing_models, training_estimates
     from .zoo import CPU_FLOPS_PER_CORE, training_flops
@@ -189,11 +191,20 @@ def make_plan(zoo, profile, specs_needed: Sequence, missing: Sequence, *, worker
             continue
         if (root / evaluation_key(a, b, prof, k=10) / SUMMARY_FILE).is_file():
             cached += 1
-    in_claims, what = {}, ""
+    in_claims, whats = {}, []
     cfg = memtime_config(profile) if memtime else None
     if cfg is not None:
         in_claims = training_estimates(profile, cfg, missing_models(zoo, profile, cfg), rate)
-        what = "memorisation-time-grows' snapshotted models"
+        whats.append("memorisation-time-grows' snapshotted models")
+    if gaussian_unet:
+        from . import gaussian_unet as gu
+        from .claims.core import GAUSSIAN_UNET_GRID, GAUSSIAN_UNET_REPLICATES
+
+        unets = gu.training_estimates(profile, gu.missing_models(zoo, profile, GAUSSIAN_UNET_GRID, GAUSSIAN_UNET_REPLICATES), rate)
+        if unets:
+            in_claims.update(unets)
+            whats.append("the Gaussian control's UNet pair")
+    what = " and ".join(whats)
     return RunPlan(profile=profile.name, models_total=len(specs_needed), to_train=list(missing), estimates=estimates,
                    pairs=pairs, pairs_cached=cached, workers=workers, rate_flops=rate, rate_source=source,
                    eval_seconds=recorded_eval_seconds(profile.name), in_claims=in_claims, in_claims_what=what)

@@ -164,9 +164,33 @@ def test_plan_lists_the_models_a_claim_trains_when_its_test_runs(monkeypatch):
     assert est["smoke/random/A/N10/snapshots"] == training_flops(prof.model, 16, cfg.run.epochs * 25_600) / 1e9
     plan = RunPlan(profile="smoke", models_total=0, in_claims=est, in_claims_what="memorisation-time-grows' snapshotted models")
     text = plan.describe()
-    assert "memorisation-time-grows' snapshotted models: 4 to train when its test runs (2 at a time)" in text
+    assert "memorisation-time-grows' snapshotted models: 4 to train when the tests that use them run (2 at a time)" in text
     assert plan.in_claims_seconds == sum(est.values()) / 2
-    assert "estimated training and evaluation" in text and "the snapshotted models included" in text
+    assert "estimated training and evaluation" in text and "the models trained inside the claims included" in text
+
+
+def test_plan_lists_the_gaussian_control_unet_pair_until_it_is_built(tmp_path, monkeypatch):
+    """gaussian-control-unet trains its UNet pair inside its first test: an empty zoo lists both with
+    their time at smoke's exposure; a zoo holding them lists none."""
+    from studies import gaussian_unet as gu
+    from studies.claims.core import GAUSSIAN_UNET_GRID
+    from studies.profiles import get_profile
+    from studies.zoo import ENTRY_FILE, MODEL_FILE, Zoo, training_flops
+
+    monkeypatch.setenv("MEMGEN_CACHE", str(tmp_path / "cache"))
+    prof, zoo = get_profile("smoke"), Zoo(tmp_path / "zoo")
+    missing = gu.missing_models(zoo, prof, GAUSSIAN_UNET_GRID)
+    assert missing == [(4000, "A", 0), (4000, "B", 0)]
+    est = gu.training_estimates(prof, missing, 1e9)
+    # smoke's random exposure: floor(25,600 / 4,000) = 6 copies of the 4,000 images an epoch, 4 epochs
+    assert est == {f"smoke/gaussian-unet/{g}/N4000": training_flops(prof.model, 16, 4 * 6 * 4000) / 1e9 for g in "AB"}
+    _, sha = gu._draw(16, 0)
+    for g in "AB":  # the files by which the zoo calls a model complete (weights, model record, entry)
+        folder = zoo.root / gu.address(prof, 4000, g, 0, sha)
+        folder.mkdir(parents=True)
+        for name in (MODEL_FILE, "model.json", ENTRY_FILE):
+            (folder / name).write_text("{}")
+    assert gu.missing_models(zoo, prof, GAUSSIAN_UNET_GRID) == []
 
 
 def test_zoo_build_cli_prints_the_plan_and_a_line_per_model(tiny, tmp_path, capsys):
