@@ -70,3 +70,8 @@ def test_rule_text_and_profile_summary():
     smoke = profile_summary("smoke")
     assert "16x16" in smoke["cannot"] and "testbed" in smoke["cannot"] and smoke["facts"]
     assert profile_summary("no-such-profile")["can"] == ""
+    # the replicates line names the replicated cells; a real-image profile is not "the papers' data"
+    assert "replicates of the pairs at random N = 300, random N = 1,000, random N = 4,000" in smoke["facts"][-1]
+    fashion = profile_summary("fashion")
+    assert "Fashion-MNIST" in fashion["facts"][0] and "identities" in fashion["cannot"] and "papers' data" not in fashion["can"]
+    assert fashion["facts"][-1].endswith("replicates of the pairs at random N = 18,000, footwear N = 18,000")
