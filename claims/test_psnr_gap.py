@@ -100,12 +100,14 @@ def side_matched_gaps(claim, profile, trained, protocol: str, cell: list) -> Non
     if labels is None:
         return
     sides = {"A": np.flatnonzero(labels), "B": np.flatnonzero(~labels)}
+    # the PSNR curve reads the first psnr_images of a set (metrics.psnr.tile_to): those of each side, the same for every replicate
+    tests = {g: held[torch.from_numpy(idx[: profile.psnr_images])] for g, idx in sides.items()}
     rows, pair_gaps = [], []
     for r, ev in enumerate(cell):
         gaps = {}
         for g, train_psnr in (("A", ev.train_psnr_a), ("B", ev.train_psnr_b)):
             model = trained(protocol, g, ev.n, r)
-            test = psnr_curve(model.net, held[torch.from_numpy(sides[g])], n_images=profile.psnr_images,
+            test = psnr_curve(model.net, tests[g], n_images=profile.psnr_images,
                               n_draws=profile.psnr_noise_draws, seed=0)
             gaps[g] = float(np.mean(train_psnr) - test.per_image.mean(axis=1).mean())
         pair_gaps.append(float(np.mean([gaps["A"], gaps["B"]])))

@@ -217,8 +217,8 @@ def profile_summary(name: str) -> dict:
     elif d.source == "fashion":
         can = ("whether the papers' claims hold on real photographs of another kind than faces, with a small model trained on "
                "two CPU cores: memorisation at small N, the PSNR gap, same-noise convergence up to "
-               f"{max(n for g in p.protocols for n in g.n_grid):,} images per half, originality, and an attribute split "
-               "(footwear against the other garments)")
+               f"{max(n for g in p.protocols for n in g.n_grid):,} images per half, originality"
+               + "".join(f", and an attribute split ({g.split.attribute} against the other garments)" for g in p.protocols if g.split.attribute))
         cannot = (f"anything about CelebA or the papers' 7.6M-parameter UNet: the model is a UNet of {p.model.blocks} blocks of "
                   f"width {p.model.width} with a short training budget, so a verdict is about that model on this data; and "
                   "nothing about identities, which Fashion-MNIST does not have")
