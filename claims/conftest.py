@@ -13,7 +13,7 @@ def _protocol_applicable(request: pytest.FixtureRequest) -> None:
     protocol = callspec.params.get("protocol")
     if not isinstance(protocol, str) or "source" in callspec.params:  # split-integrity decides itself
         return
-    from studies.claims.core import OWN_DATA_CONTROLS, absent_protocol_reason, parse_case
+    from studies.claims.core import CONTROLS_PROFILE, OWN_DATA_CONTROLS, absent_protocol_reason, parse_case
 
     profile = request.getfixturevalue("profile")
     protocol, control = parse_case(protocol)
@@ -22,9 +22,9 @@ def _protocol_applicable(request: pytest.FixtureRequest) -> None:
         # the known-answer controls check the measurement pipeline, which is one code for every
         # profile; they are registered (predicted) and run on the embedded default only, where they cost
         # seconds (a memorising control at Fashion-MNIST's N=18,000 would cost minutes of CI)
-        if profile.name != "smoke":
-            _end_not_applicable(request, f"the known-answer control {control!r} runs on the smoke profile (the same "
-                                         f"measurement code); run it with --profile smoke")
+        if profile.name != CONTROLS_PROFILE:
+            _end_not_applicable(request, f"the known-answer control {control!r} runs on the {CONTROLS_PROFILE} profile (the same "
+                                         f"measurement code); run it with --profile {CONTROLS_PROFILE}")
             return
         if protocol in OWN_DATA_CONTROLS:  # the Gaussian controls bring their own images
             return
